@@ -1,0 +1,49 @@
+# The workbench's commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+STAMP_PY := $(VENV)/.installed
+STAMP_NPM := node_modules/.installed
+
+.PHONY: help setup test lint contracts doctor clean
+
+help: ## List the commands
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP_PY) $(STAMP_NPM) contracts ## Create .venv, install Python and npm dependencies, compile contracts (idempotent)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(STAMP_PY): pyproject.toml | $(VENV)/bin/python
+	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'
+	@touch $@
+
+$(STAMP_NPM): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+contracts: $(STAMP_NPM) ## Compile contracts/src with forge + solcjs (cached by forge)
+	@$(FORGE) build --quiet
+
+test: ## Run the whole test suite (offline; real Anvil); "no tests collected" is a failure
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$code
+
+lint: ## ruff and mypy
+	$(BIN)/ruff check workbench live tests benchmarks
+	$(BIN)/ruff format --check workbench live tests benchmarks
+	$(BIN)/mypy workbench live
+
+doctor: ## Check the toolchain (Python, web3, anvil, forge, solc)
+	$(BIN)/workbench doctor
+
+clean: ## Remove build outputs and caches (keeps .venv and node_modules)
+	rm -rf contracts/out contracts/cache .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

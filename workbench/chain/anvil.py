@@ -1,0 +1,277 @@
+"""Anvil as a managed process: started on a free 127.0.0.1 port, always stopped.
+
+``with Anvil(AnvilConfig(...)) as node:`` (or ``async with``) starts Anvil, waits until it
+answers JSON-RPC, and stops it on exit, on exceptions and on SIGINT (KeyboardInterrupt).
+Anvil is also tied to the life of the thread that started it (Linux ``PR_SET_PDEATHSIG``), so
+it cannot outlive a parent that is killed outright, and an ``atexit`` hook stops any left.
+Its output goes to a log file; if it dies, ``AnvilError`` carries the log's tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ctypes
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.rpc import RpcClient
+from workbench.chain.tools import foundry_binary
+from workbench.errors import AnvilError, ConfigError, RpcTransportError
+
+Mining = Literal["auto", "interval", "none"]
+
+_LISTENING = re.compile(rb"Listening on 127\.0\.0\.1:(\d+)")
+_RUNNING: weakref.WeakSet[Anvil] = weakref.WeakSet()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnvilConfig:
+    """Anvil's options. ``None`` leaves Anvil's own default."""
+
+    fork_url: str | None = None
+    fork_block_number: int | None = None
+    chain_id: int | None = None
+    mining: Mining = "auto"
+    block_time: float | None = None  # seconds between blocks when mining == "interval"
+    base_fee: int | None = None  # wei, of the first block
+    gas_limit: int | None = None
+    disable_block_gas_limit: bool = False
+    load_state: Path | None = None
+    dump_state: Path | None = None  # written by Anvil when it stops
+    timestamp: int | None = None  # of the genesis block
+    accounts: int | None = None
+    balance: int | None = None  # ether per dev account
+    mnemonic: str | None = None
+    code_size_limit: int | None = None
+    disable_code_size_limit: bool = False
+    prune_history: int | None = None  # keep this many states in memory (0 = Anvil's minimum)
+    hardfork: str | None = None
+    order: Literal["fees", "fifo"] | None = None
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.mining == "interval" and not self.block_time:
+            raise ConfigError("mining='interval' needs block_time (seconds between blocks)")
+        if self.mining != "interval" and self.block_time is not None:
+            raise ConfigError("block_time is only used with mining='interval'")
+        if self.fork_block_number is not None and not self.fork_url:
+            raise ConfigError("fork_block_number needs fork_url (an archive node's RPC URL)")
+        if self.fork_block_number is not None and self.fork_block_number < 0:
+            raise ConfigError(f"fork_block_number must be >= 0, got {self.fork_block_number}")
+
+    def args(self) -> list[str]:
+        """Anvil's command-line arguments for this configuration (without port and host)."""
+        a: list[str] = []
+        opt = {
+            "--fork-url": self.fork_url,
+            "--fork-block-number": self.fork_block_number,
+            "--chain-id": self.chain_id,
+            "--block-base-fee-per-gas": self.base_fee,
+            "--gas-limit": self.gas_limit,
+            "--load-state": self.load_state,
+            "--dump-state": self.dump_state,
+            "--timestamp": self.timestamp,
+            "--accounts": self.accounts,
+            "--balance": self.balance,
+            "--mnemonic": self.mnemonic,
+            "--code-size-limit": self.code_size_limit,
+            "--hardfork": self.hardfork,
+            "--order": self.order,
+        }
+        for flag, value in opt.items():
+            if value is not None:
+                a += [flag, str(value)]
+        if self.mining == "interval":
+            a += ["--block-time", f"{self.block_time:g}"]
+        elif self.mining == "none":
+            a.append("--no-mining")
+        if self.disable_block_gas_limit:
+            a.append("--disable-block-gas-limit")
+        if self.disable_code_size_limit:
+            a.append("--disable-code-size-limit")
+        if self.prune_history is not None:
+            a.append("--prune-history")
+            if self.prune_history:
+                a.append(str(self.prune_history))
+        return a + list(self.extra_args)
+
+
+def anvil_command(config: AnvilConfig) -> list[str]:
+    """The full command line Anvil is started with: a free port on 127.0.0.1 chosen by Anvil."""
+    return [str(foundry_binary("anvil")), "--host", "127.0.0.1", "--port", "0", *config.args()]
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM Anvil when the thread that started it dies."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Anvil(AnvilControl):
+    """One Anvil process. ``url``/``ws_url``/``rpc`` are valid between start and stop."""
+
+    def __init__(
+        self,
+        config: AnvilConfig | None = None,
+        *,
+        log_path: Path | str | None = None,
+        ready_timeout: float | None = None,
+    ) -> None:
+        self.config = config or AnvilConfig()
+        self._own_log = log_path is None
+        self.log_path = Path(log_path) if log_path else None
+        self.ready_timeout = ready_timeout or (60.0 if self.config.fork_url else 10.0)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port: int | None = None
+        self.startup_seconds: float | None = None
+        self._rpc: RpcClient | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._require_port()}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._require_port()}"
+
+    @property
+    def rpc(self) -> RpcClient:
+        if self._rpc is None:
+            raise AnvilError("Anvil is not running; use it inside `with Anvil(...)`")
+        return self._rpc
+
+    def _require_port(self) -> int:
+        if self.port is None:
+            raise AnvilError("Anvil is not running; use it inside `with Anvil(...)`")
+        return self.port
+
+    def start(self) -> Anvil:
+        self._spawn()
+        deadline = time.monotonic() + self.ready_timeout
+        while not self._poll_ready():
+            if time.monotonic() > deadline:
+                self._fail(f"Anvil did not become ready within {self.ready_timeout:g}s")
+            time.sleep(0.01)
+        return self
+
+    async def start_async(self) -> Anvil:
+        self._spawn()  # in this thread: the death signal is tied to the spawning thread
+        deadline = time.monotonic() + self.ready_timeout
+        while not self._poll_ready():
+            if time.monotonic() > deadline:
+                self._fail(f"Anvil did not become ready within {self.ready_timeout:g}s")
+            await asyncio.sleep(0.01)
+        return self
+
+    def _spawn(self) -> None:
+        if self.proc is not None:
+            raise AnvilError("this Anvil is already started")
+        if self.log_path is None:
+            fd, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        cmd = anvil_command(self.config)
+        self._t0 = time.monotonic()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+        _RUNNING.add(self)
+
+    def _poll_ready(self) -> bool:
+        assert self.proc is not None and self.log_path is not None
+        if self.proc.poll() is not None:
+            self._fail(f"Anvil exited with code {self.proc.returncode} while starting")
+        if self.port is None:
+            m = _LISTENING.search(self.log_path.read_bytes())
+            if not m:
+                return False
+            self.port = int(m.group(1))
+            self._rpc = RpcClient(self.url, timeout=30.0)
+        try:
+            self.rpc.call("eth_chainId")
+        except RpcTransportError:
+            return False
+        self.startup_seconds = time.monotonic() - self._t0
+        return True
+
+    def _fail(self, message: str) -> None:
+        tail = self.log_tail()
+        self._own_log = False  # keep the log for the user to read
+        self.stop()
+        raise AnvilError(message, tail, str(self.log_path))
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_bytes()[-16384:].decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def check_alive(self) -> None:
+        """Raises ``AnvilError`` with the log tail if the process has died."""
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise AnvilError(f"Anvil is not running (exit code {code})", self.log_tail(), str(self.log_path))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops Anvil (SIGTERM, then SIGKILL); idempotent. SIGTERM lets it dump state."""
+        if self._rpc is not None:
+            self._rpc.close()
+            self._rpc = None
+        proc, self.proc = self.proc, None
+        self.port = None
+        _RUNNING.discard(self)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._own_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def __enter__(self) -> Anvil:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Anvil:
+        return await self.start_async()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid={self.pid} url={self.url}" if self.port else "stopped"
+        return f"<Anvil {state}>"
+
+
+@atexit.register
+def _stop_all() -> None:
+    for node in list(_RUNNING):
+        node.stop()
