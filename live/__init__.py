@@ -1,0 +1,1 @@
+"""The live runner: the workbench's strategies against a node and relays (imports workbench)."""
