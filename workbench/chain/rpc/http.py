@@ -1,36 +1,28 @@
 """HTTP transport: one persistent keep-alive connection per endpoint (stdlib http.client).
 
-The whole interface is ``post(body) -> bytes``; failures raise ``TransportFault`` saying
-whether a retry may help.
+The whole interface is ``post(body) -> bytes``; every failure raises ``TransportFault`` saying
+whether a retry may help (timeouts, dropped connections, 429 and 5xx may; other statuses not).
 """
 
 from __future__ import annotations
 
 import http.client
-import socket
-from dataclasses import dataclass
+import select
 from urllib.parse import urlsplit
 
+from workbench.chain.rpc.retry import TransportFault
+from workbench.errors import ConfigError
 
-@dataclass(frozen=True, slots=True)
-class TransportFault(Exception):
-    """One failed attempt: what happened, and whether retrying (here or elsewhere) may help."""
-
-    reason: str
-    retryable: bool
-    retry_after: float | None = None
-
-    def __str__(self) -> str:
-        return self.reason
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class HttpTransport:
-    """POSTs JSON bodies to one URL over a reused connection."""
+    """POSTs JSON bodies to one URL over a reused connection; ``timeout`` is per socket operation."""
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an HTTP(S) URL: {url!r}")
+            raise ConfigError(f"not an HTTP(S) RPC URL: {url!r}; use e.g. http://127.0.0.1:8545")
         self.url = url
         self.timeout = timeout
         self._https = parts.scheme == "https"
@@ -38,43 +30,58 @@ class HttpTransport:
         self._port = parts.port or (443 if self._https else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._conn: http.client.HTTPConnection | None = None
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._poll: select.poll | None = None
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self.timeout)
-        return self._conn
+    def _open(self) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = cls(self._host, self._port, timeout=self.timeout)
+        conn.connect()
+        self._poll = select.poll()
+        self._poll.register(conn.sock, select.POLLIN)
+        self._conn = conn
+        return conn
 
-    def post(self, body: bytes, headers: dict[str, str] | None = None) -> bytes:
-        conn = self._connection()
+    def _stale(self) -> bool:
+        # An idle keep-alive socket is readable only if the server closed it (or sent junk):
+        # reconnect before sending rather than lose the request to a half-closed connection.
+        return self._poll is not None and bool(self._poll.poll(0))
+
+    def post(self, body: bytes) -> bytes:
         try:
-            conn.request("POST", self._path, body, {**self._headers, **(headers or {})})
+            conn = self._conn
+            if conn is None or self._stale():
+                self.close()
+                conn = self._open()
+            conn.request("POST", self._path, body, _HEADERS)
             resp = conn.getresponse()
             data = resp.read()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self.close()
-            raise TransportFault(f"timed out after {self.timeout:g}s", retryable=True) from None
+            raise TransportFault(f"no reply within {self.timeout:g}s (timeout)") from None
         except (OSError, http.client.HTTPException) as exc:
             self.close()
-            raise TransportFault(f"connection failed: {exc.__class__.__name__}: {exc}", retryable=True) from None
-        if resp.status != 200:
-            if resp.getheader("Connection", "").lower() == "close":
-                self.close()
-            retry_after = _retry_after(resp.getheader("Retry-After"))
-            retryable = resp.status == 429 or resp.status >= 500
-            raise TransportFault(f"HTTP {resp.status} {resp.reason}: {data[:200]!r}", retryable, retry_after)
+            detail = str(exc) or "connection closed without a reply"
+            raise TransportFault(f"connection failed: {type(exc).__name__}: {detail}") from None
         if resp.will_close:
             self.close()
+        if resp.status != 200:
+            retryable = resp.status == 429 or resp.status >= 500
+            raise TransportFault(
+                f"HTTP {resp.status} {resp.reason}: {data[:120]!r}",
+                retryable,
+                _retry_after(resp.getheader("Retry-After")),
+            )
         return data
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._poll = None
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (the HTTP-date form is ignored)."""
     try:
         return max(0.0, float(value)) if value else None
     except ValueError:
