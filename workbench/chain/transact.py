@@ -13,6 +13,8 @@ from workbench.chain.rpc import RpcClient, RpcError
 from workbench.errors import DeploymentError
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+GAS_MARGIN_PERCENT = 125
+GAS_MARGIN_FLAT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +65,35 @@ class Sender:
             tx["to"] = to
         tx.update({k: hex(v) if isinstance(v, int) else v for k, v in fields.items()})
         try:
+            if "gas" not in tx:
+                tx["gas"] = hex(self._padded_estimate(tx))
             tx_hash = self.rpc.call("eth_sendTransaction", [tx])
         except RpcError as err:
             raise DeploymentError(f"{what} rejected: {err.message} ({describe_revert(revert_data(err))})") from err
         receipt = self.receipt(tx_hash)
         if receipt.status != 1:
-            raise DeploymentError(f"{what} reverted in tx {tx_hash}")
+            raise DeploymentError(f"{what} reverted in tx {tx_hash}: {self._why(tx_hash, receipt)}")
         return receipt
+
+    def _padded_estimate(self, tx: dict[str, Any]) -> int:
+        """Anvil's estimate plus a margin: the estimate runs on the pending block, and gas can
+        differ once mined (e.g. a V3 pool writes an oracle observation in a new second)."""
+        estimate = int(self.rpc.call("eth_estimateGas", [tx]), 16)
+        return estimate * GAS_MARGIN_PERCENT // 100 + GAS_MARGIN_FLAT
+
+    def _why(self, tx_hash: str, receipt: Receipt) -> str:
+        """Replays a reverted transaction on its parent state to recover the revert data."""
+        tx = self.rpc.call("eth_getTransactionByHash", [tx_hash])
+        gas = int(tx["gas"], 16)
+        replay = {k: tx[k] for k in ("from", "to", "input", "value", "gas") if tx.get(k) is not None}
+        try:
+            self.rpc.call("eth_call", [replay, hex(receipt.block_number - 1)])
+            reason = "the replay on the parent state succeeds (it depends on its position in the block)"
+        except RpcError as err:
+            reason = describe_revert(revert_data(err))
+        if receipt.gas_used * 64 >= gas * 63:
+            reason += " (it used nearly all its gas: out of gas?)"
+        return f"{reason}; gas used {receipt.gas_used} of {gas}"
 
     def receipt(self, tx_hash: str, timeout: float = 10.0) -> Receipt:
         """Waits for the receipt (Anvil automines just after accepting the transaction)."""
