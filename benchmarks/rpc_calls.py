@@ -17,15 +17,19 @@ from web3.providers import HTTPProvider
 
 from workbench.chain.abi import decode_result, encode_call
 from workbench.chain.anvil import Anvil
+from workbench.chain.contracts import contract
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import MarketSpec, TokenSpec, V2DexSpec, V2PairSpec
-from workbench.chain.contracts import contract
 from workbench.chain.rpc import RpcClient
 
 SPEC = MarketSpec(
     tokens=(TokenSpec(symbol="TKA"),),
     v2_dexes=(V2DexSpec(name="uniswap"),),
-    v2_pairs=(V2PairSpec(dex="uniswap", token_a="WETH", token_b="TKA", reserve_a=10**20, reserve_b=2 * 10**23),),
+    v2_pairs=(
+        V2PairSpec(
+            dex="uniswap", token_a="WETH", token_b="TKA", reserve_a=10**20, reserve_b=2 * 10**23
+        ),
+    ),
     executor=False,
 )
 
@@ -49,7 +53,9 @@ def main() -> None:
         pair = deploy_market(node.rpc, SPEC).v2_pairs["uniswap:WETH/TKA"]
         data = "0x" + encode_call("UniswapV2Pair", "getReserves").hex()
         call = {"to": pair, "data": data}
-        expected = decode_result("UniswapV2Pair", "getReserves", node.rpc.call("eth_call", [call, "latest"]))
+        expected = decode_result(
+            "UniswapV2Pair", "getReserves", node.rpc.call("eth_call", [call, "latest"])
+        )
 
         w3 = Web3(HTTPProvider(node.url))  # web3.py defaults
         web3_pair = contract(w3, "UniswapV2Pair", pair)
@@ -92,8 +98,15 @@ def main() -> None:
     }
     for name, value in figures.items():
         print(f"{name:>36}: {value:10.0f}")
-    print(json.dumps({"benchmark": "rpc_calls", "figures": {k: round(v, 1) for k, v in figures.items()},
-                      "ratios": {k: round(v, 2) for k, v in ratios.items()}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "rpc_calls",
+                "figures": {k: round(v, 1) for k, v in figures.items()},
+                "ratios": {k: round(v, 2) for k, v in ratios.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -31,11 +31,37 @@ ARB_SPEC = MarketSpec(
     ),
     v2_dexes=(V2DexSpec(name="uniswap"), V2DexSpec(name="forkswap", fee_pips=2500)),
     v2_pairs=(
-        V2PairSpec(dex="uniswap", token_a="WETH", token_b="TKA", reserve_a=100 * E18, reserve_b=200_000 * E18),
-        V2PairSpec(dex="forkswap", token_a="WETH", token_b="TKA", reserve_a=100 * E18, reserve_b=210_000 * E18),
-        V2PairSpec(dex="uniswap", token_a="WETH", token_b="USDC", reserve_a=50 * E18, reserve_b=100_000 * 10**6),
-        V2PairSpec(dex="uniswap", token_a="WETH", token_b="FOT", reserve_a=10 * E18, reserve_b=10_000 * E18),
-        V2PairSpec(dex="uniswap", token_a="WETH", token_b="HONEY", reserve_a=10 * E18, reserve_b=10_000 * E18),
+        V2PairSpec(
+            dex="uniswap",
+            token_a="WETH",
+            token_b="TKA",
+            reserve_a=100 * E18,
+            reserve_b=200_000 * E18,
+        ),
+        V2PairSpec(
+            dex="forkswap",
+            token_a="WETH",
+            token_b="TKA",
+            reserve_a=100 * E18,
+            reserve_b=210_000 * E18,
+        ),
+        V2PairSpec(
+            dex="uniswap",
+            token_a="WETH",
+            token_b="USDC",
+            reserve_a=50 * E18,
+            reserve_b=100_000 * 10**6,
+        ),
+        V2PairSpec(
+            dex="uniswap", token_a="WETH", token_b="FOT", reserve_a=10 * E18, reserve_b=10_000 * E18
+        ),
+        V2PairSpec(
+            dex="uniswap",
+            token_a="WETH",
+            token_b="HONEY",
+            reserve_a=10 * E18,
+            reserve_b=10_000 * E18,
+        ),
     ),
     v3_pools=(
         V3PoolSpec(
@@ -44,8 +70,12 @@ ARB_SPEC = MarketSpec(
             fee=3000,
             price_b_per_a=(2050, 1),
             positions=(
-                V3PositionSpec(tick_lower=-887220, tick_upper=887220, amount_a=50 * E18, amount_b=102_500 * E18),
-                V3PositionSpec(tick_lower=75000, tick_upper=77040, amount_a=20 * E18, amount_b=41_000 * E18),
+                V3PositionSpec(
+                    tick_lower=-887220, tick_upper=887220, amount_a=50 * E18, amount_b=102_500 * E18
+                ),
+                V3PositionSpec(
+                    tick_lower=75000, tick_upper=77040, amount_a=20 * E18, amount_b=41_000 * E18
+                ),
             ),
         ),
     ),

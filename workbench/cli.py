@@ -6,7 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="MEV research and execution workbench.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="MEV research and execution workbench.", no_args_is_help=True, add_completion=False
+)
 console = Console()
 
 

@@ -29,7 +29,9 @@ class Check:
 def _run(cmd: list[str], timeout: float = 60.0, cwd: Path | None = None) -> str:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if out.returncode != 0:
-        raise RuntimeError((out.stderr or out.stdout).strip()[-500:] or f"exit code {out.returncode}")
+        raise RuntimeError(
+            (out.stderr or out.stdout).strip()[-500:] or f"exit code {out.returncode}"
+        )
     return out.stdout
 
 
@@ -89,11 +91,14 @@ def check_cast() -> str:
 
 def check_solc() -> str:
     lines = _run([str(solc_shim()), "--version"]).splitlines()
-    return "solcjs " + next(line for line in lines if line.startswith("Version:")).split(":", 1)[1].strip()
+    return (
+        "solcjs "
+        + next(line for line in lines if line.startswith("Version:")).split(":", 1)[1].strip()
+    )
 
 
 def check_artifacts() -> str:
-    from workbench.chain.contracts import available, artifact
+    from workbench.chain.contracts import artifact, available
 
     names = available()
     for name in names:
@@ -117,7 +122,13 @@ def run_checks() -> list[Check]:
     for name, fn, fix in CHECKS:
         try:
             results.append(Check(name, True, fn()))
-        except (WorkbenchError, RuntimeError, OSError, ImportError, subprocess.SubprocessError) as exc:
+        except (
+            WorkbenchError,
+            RuntimeError,
+            OSError,
+            ImportError,
+            subprocess.SubprocessError,
+        ) as exc:
             results.append(Check(name, False, str(exc).splitlines()[0][:300], fix))
     return results
 

@@ -44,7 +44,9 @@ class AnvilError(WorkbenchError, RuntimeError):
 class RpcError(WorkbenchError, RuntimeError):
     """A JSON-RPC error object returned by a node: ``code``, ``message`` and optional ``data``."""
 
-    def __init__(self, code: int, message: str, data: Any = None, method: str | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, data: Any = None, method: str | None = None
+    ) -> None:
         self.code = code
         self.message = message
         self.data = data

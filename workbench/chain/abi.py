@@ -18,7 +18,7 @@ def _type_of(param: dict[str, Any]) -> str:
     t = str(param["type"])
     if t.startswith("tuple"):
         inner = ",".join(_type_of(c) for c in param["components"])
-        return f"({inner}){t[len('tuple'):]}"
+        return f"({inner}){t[len('tuple') :]}"
     return t
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RpcClient
+from workbench.chain.rpc import RetryPolicy, RpcClient
 from workbench.chain.tools import foundry_binary
 from workbench.errors import AnvilError, ConfigError, RpcTransportError
 
@@ -205,7 +205,9 @@ class Anvil(AnvilControl):
             if not m:
                 return False
             self.port = int(m.group(1))
-            self._rpc = RpcClient(self.url, timeout=30.0)
+            # No retries: Anvil is local, and re-sending a timed-out evm_mine, evm_revert or
+            # eth_sendTransaction would not be harmless. A failure surfaces at once.
+            self._rpc = RpcClient(self.url, timeout=30.0, retry=RetryPolicy(max_attempts=1))
         try:
             self.rpc.call("eth_chainId")
         except RpcTransportError:
@@ -229,7 +231,9 @@ class Anvil(AnvilControl):
         """Raises ``AnvilError`` with the log tail if the process has died."""
         if self.proc is None or self.proc.poll() is not None:
             code = None if self.proc is None else self.proc.returncode
-            raise AnvilError(f"Anvil is not running (exit code {code})", self.log_tail(), str(self.log_path))
+            raise AnvilError(
+                f"Anvil is not running (exit code {code})", self.log_tail(), str(self.log_path)
+            )
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stops Anvil (SIGTERM, then SIGKILL); idempotent. SIGTERM lets it dump state."""

@@ -42,7 +42,9 @@ class AnvilControl:
     def block_number(self) -> int:
         return int(self.rpc.call("eth_blockNumber"), 16)
 
-    def mine(self, blocks: int = 1, *, timestamp: int | None = None, interval: int | None = None) -> None:
+    def mine(
+        self, blocks: int = 1, *, timestamp: int | None = None, interval: int | None = None
+    ) -> None:
         """Mines ``blocks`` blocks; the first at ``timestamp`` if given, ``interval`` s apart."""
         if timestamp is not None:
             self.rpc.call("evm_setNextBlockTimestamp", [_hex(timestamp)])
@@ -76,7 +78,9 @@ class AnvilControl:
         self.rpc.call("anvil_setCode", [account, code])
 
     def set_storage(self, account: str, slot: int, value: int) -> None:
-        self.rpc.call("anvil_setStorageAt", [account, _hex(slot), "0x" + value.to_bytes(32, "big").hex()])
+        self.rpc.call(
+            "anvil_setStorageAt", [account, _hex(slot), "0x" + value.to_bytes(32, "big").hex()]
+        )
 
     def set_nonce(self, account: str, nonce: int) -> None:
         self.rpc.call("anvil_setNonce", [account, _hex(nonce)])

@@ -50,8 +50,12 @@ OWN_CONTRACTS: dict[str, str] = {
 
 # The init code hashes hard-coded in Router02 (UniswapV2Library) and the V3 periphery
 # (PoolAddress): the npm builds must match them for the routers to find the pools.
-UNISWAP_V2_PAIR_INIT_CODE_HASH = "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
-UNISWAP_V3_POOL_INIT_CODE_HASH = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
+UNISWAP_V2_PAIR_INIT_CODE_HASH = (
+    "0x96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f"
+)
+UNISWAP_V3_POOL_INIT_CODE_HASH = (
+    "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
+)
 
 
 @dataclass(frozen=True, slots=True)

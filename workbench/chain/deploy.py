@@ -28,7 +28,11 @@ from workbench.types import address
 
 MAX_UINT256 = 2**256 - 1
 _FAR_DEADLINE = 2**64
-_TOKEN_CONTRACT = {"plain": "TestERC20", "fee_on_transfer": "FeeOnTransferToken", "honeypot": "HoneypotToken"}
+_TOKEN_CONTRACT = {
+    "plain": "TestERC20",
+    "fee_on_transfer": "FeeOnTransferToken",
+    "honeypot": "HoneypotToken",
+}
 
 
 def sqrt_price_x96(amount1: int, amount0: int) -> int:
@@ -45,16 +49,29 @@ class _Deployer:
         self.kinds: dict[str, str] = {}
         self.approved: set[tuple[str, str]] = set()
 
-    def create(self, name: str, args: list[Any] | tuple[Any, ...] = (), what: str | None = None) -> str:
-        receipt = self.tx.send(None, encode_deploy(artifact(name), args), what=what or f"deploy {name}")
+    def create(
+        self, name: str, args: list[Any] | tuple[Any, ...] = (), what: str | None = None
+    ) -> str:
+        receipt = self.tx.send(
+            None, encode_deploy(artifact(name), args), what=what or f"deploy {name}"
+        )
         if not receipt.contract_address:
             raise DeploymentError(f"deploy {name}: receipt has no contract address")
         return address(receipt.contract_address)
 
-    def send(self, to: str, contract: str, fn: str, args: list[Any] | tuple[Any, ...] = (), value: int = 0) -> None:
+    def send(
+        self,
+        to: str,
+        contract: str,
+        fn: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        value: int = 0,
+    ) -> None:
         self.tx.send(to, encode_call(contract, fn, args), value=value, what=f"{contract}.{fn}")
 
-    def view(self, to: str, contract: str, fn: str, args: list[Any] | tuple[Any, ...] = ()) -> tuple[Any, ...]:
+    def view(
+        self, to: str, contract: str, fn: str, args: list[Any] | tuple[Any, ...] = ()
+    ) -> tuple[Any, ...]:
         return decode_result(contract, fn, self.tx.call(to, encode_call(contract, fn, args)))
 
     def fund(self, symbol: str, to: str, amount: int) -> None:
@@ -86,11 +103,19 @@ def _weth_needed(spec: MarketSpec) -> int:
         total += p.reserve_a if p.token_a == WETH else p.reserve_b if p.token_b == WETH else 0
     for pool in spec.v3_pools:
         for pos in pool.positions:
-            total += pos.amount_a if pool.token_a == WETH else pos.amount_b if pool.token_b == WETH else 0
+            total += (
+                pos.amount_a
+                if pool.token_a == WETH
+                else pos.amount_b
+                if pool.token_b == WETH
+                else 0
+            )
     return total
 
 
-def deploy_market(rpc: RpcClient, spec: MarketSpec, *, deployer: str | None = None) -> DeployedMarket:
+def deploy_market(
+    rpc: RpcClient, spec: MarketSpec, *, deployer: str | None = None
+) -> DeployedMarket:
     """Deploys everything in ``spec`` and returns the addresses. Anvil only (uses anvil_*)."""
     account = address(deployer or rpc.call("eth_accounts")[0])
     d = _Deployer(rpc, account)
@@ -104,10 +129,16 @@ def deploy_market(rpc: RpcClient, spec: MarketSpec, *, deployer: str | None = No
     routers: dict[str, str] = {}
     for dex in spec.v2_dexes:
         if dex.impl == "uniswap":
-            factories[dex.name] = d.create("UniswapV2Factory", [account], f"deploy {dex.name} factory")
-            routers[dex.name] = d.create("UniswapV2Router02", [factories[dex.name], d.addresses[WETH]])
+            factories[dex.name] = d.create(
+                "UniswapV2Factory", [account], f"deploy {dex.name} factory"
+            )
+            routers[dex.name] = d.create(
+                "UniswapV2Router02", [factories[dex.name], d.addresses[WETH]]
+            )
         else:
-            factories[dex.name] = d.create("V2ForkFactory", [dex.fee_pips], f"deploy {dex.name} factory")
+            factories[dex.name] = d.create(
+                "V2ForkFactory", [dex.fee_pips], f"deploy {dex.name} factory"
+            )
 
     pairs: dict[str, str] = {}
     for p in spec.v2_pairs:
@@ -126,7 +157,10 @@ def deploy_market(rpc: RpcClient, spec: MarketSpec, *, deployer: str | None = No
     pools: dict[str, str] = {}
     if spec.v3_pools:
         v3 = _deploy_v3_periphery(d)
-        pools = {v3_pool_key(p.token_a, p.token_b, p.fee): _deploy_v3_pool(d, v3, p) for p in spec.v3_pools}
+        pools = {
+            v3_pool_key(p.token_a, p.token_b, p.fee): _deploy_v3_pool(d, v3, p)
+            for p in spec.v3_pools
+        }
 
     executor = None
     if spec.executor:
@@ -182,21 +216,44 @@ def _deploy_v3_pool(d: _Deployer, v3: dict[str, str], p: V3PoolSpec) -> str:
     ta, tb = d.addresses[p.token_a], d.addresses[p.token_b]
     a_is_token0 = int(ta, 16) < int(tb, 16)
     amount_b, amount_a = p.price_b_per_a
-    price = sqrt_price_x96(amount_b, amount_a) if a_is_token0 else sqrt_price_x96(amount_a, amount_b)
+    price = (
+        sqrt_price_x96(amount_b, amount_a) if a_is_token0 else sqrt_price_x96(amount_a, amount_b)
+    )
     token0, token1 = (ta, tb) if a_is_token0 else (tb, ta)
     npm = v3["npm"]
-    d.send(npm, "NonfungiblePositionManager", "createAndInitializePoolIfNecessary", [token0, token1, p.fee, price])
+    d.send(
+        npm,
+        "NonfungiblePositionManager",
+        "createAndInitializePoolIfNecessary",
+        [token0, token1, p.fee, price],
+    )
     pool = address(d.view(v3["factory"], "UniswapV3Factory", "getPool", [token0, token1, p.fee])[0])
     for sym in (p.token_a, p.token_b):
         d.exempt_if_honeypot(sym, pool)
     for pos in p.positions:
-        lower, upper = (pos.tick_lower, pos.tick_upper) if a_is_token0 else (-pos.tick_upper, -pos.tick_lower)
-        amount0, amount1 = (pos.amount_a, pos.amount_b) if a_is_token0 else (pos.amount_b, pos.amount_a)
+        lower, upper = (
+            (pos.tick_lower, pos.tick_upper) if a_is_token0 else (-pos.tick_upper, -pos.tick_lower)
+        )
+        amount0, amount1 = (
+            (pos.amount_a, pos.amount_b) if a_is_token0 else (pos.amount_b, pos.amount_a)
+        )
         sym0, sym1 = (p.token_a, p.token_b) if a_is_token0 else (p.token_b, p.token_a)
         d.fund(sym0, d.account, amount0)
         d.fund(sym1, d.account, amount1)
         d.approve_once(sym0, npm)
         d.approve_once(sym1, npm)
-        params = (token0, token1, p.fee, lower, upper, amount0, amount1, 0, 0, d.account, _FAR_DEADLINE)
+        params = (
+            token0,
+            token1,
+            p.fee,
+            lower,
+            upper,
+            amount0,
+            amount1,
+            0,
+            0,
+            d.account,
+            _FAR_DEADLINE,
+        )
         d.send(npm, "NonfungiblePositionManager", "mint", [params])
     return pool

@@ -44,7 +44,9 @@ class V2DexSpec(_Frozen):
     @model_validator(mode="after")
     def _uniswap_is_30_bps(self) -> V2DexSpec:
         if self.implementation == "uniswap" and self.fee_pips != 3000:
-            raise ValueError(f"dex {self.name}: the Uniswap V2 bytecode charges 3000 pips; use implementation='fork'")
+            raise ValueError(
+                f"dex {self.name}: the Uniswap V2 bytecode charges 3000 pips; use implementation='fork'"
+            )
         return self
 
 
@@ -75,7 +77,9 @@ class V3PoolSpec(_Frozen):
     @model_validator(mode="after")
     def _valid(self) -> V3PoolSpec:
         if self.fee not in V3_TICK_SPACING:
-            raise ValueError(f"V3 fee {self.fee} is not a fee tier; use one of {sorted(V3_TICK_SPACING)}")
+            raise ValueError(
+                f"V3 fee {self.fee} is not a fee tier; use one of {sorted(V3_TICK_SPACING)}"
+            )
         if min(self.price_b_per_a) <= 0:
             raise ValueError("price_b_per_a must be two positive integers (amount_b, amount_a)")
         spacing = V3_TICK_SPACING[self.fee]
@@ -110,16 +114,20 @@ class MarketSpec(_Frozen):
         for p in self.v2_pairs:
             if p.dex not in dexes:
                 raise ValueError(f"pair {p.token_a}/{p.token_b} names unknown dex {p.dex!r}")
-        for ref in [*self.v2_pairs, *self.v3_pools]:
-            for sym in (ref.token_a, ref.token_b):
+        pools: list[tuple[str, str]] = [(p.token_a, p.token_b) for p in self.v2_pairs]
+        pools += [(p.token_a, p.token_b) for p in self.v3_pools]
+        for token_a, token_b in pools:
+            for sym in (token_a, token_b):
                 if sym not in known:
                     raise ValueError(f"unknown token {sym!r}; declare it under tokens")
-            if ref.token_a == ref.token_b:
-                raise ValueError(f"a pool needs two different tokens, got {ref.token_a} twice")
+            if token_a == token_b:
+                raise ValueError(f"a pool needs two different tokens, got {token_a} twice")
         for pool in self.v3_pools:
             for sym in (pool.token_a, pool.token_b):
                 if kinds.get(sym) == "fee_on_transfer":
-                    raise ValueError(f"{sym} charges a transfer fee, which Uniswap V3 pools do not support")
+                    raise ValueError(
+                        f"{sym} charges a transfer fee, which Uniswap V3 pools do not support"
+                    )
         for sym in self.executor_funding:
             if sym not in known:
                 raise ValueError(f"executor_funding names unknown token {sym!r}")

@@ -58,7 +58,15 @@ class Sender:
         tx = {"from": self.account, "to": to, "data": "0x" + data.hex(), "value": hex(value)}
         return bytes.fromhex(str(self.rpc.call("eth_call", [tx, block]))[2:])
 
-    def send(self, to: str | None, data: bytes, *, value: int = 0, what: str = "transaction", **fields: Any) -> Receipt:
+    def send(
+        self,
+        to: str | None,
+        data: bytes,
+        *,
+        value: int = 0,
+        what: str = "transaction",
+        **fields: Any,
+    ) -> Receipt:
         """Sends and waits for the receipt (automine); raises ``DeploymentError`` on a revert."""
         tx: dict[str, Any] = {"from": self.account, "data": "0x" + data.hex(), "value": hex(value)}
         if to is not None:
@@ -69,7 +77,9 @@ class Sender:
                 tx["gas"] = hex(self._padded_estimate(tx))
             tx_hash = self.rpc.call("eth_sendTransaction", [tx])
         except RpcError as err:
-            raise DeploymentError(f"{what} rejected: {err.message} ({describe_revert(revert_data(err))})") from err
+            raise DeploymentError(
+                f"{what} rejected: {err.message} ({describe_revert(revert_data(err))})"
+            ) from err
         receipt = self.receipt(tx_hash)
         if receipt.status != 1:
             raise DeploymentError(f"{what} reverted in tx {tx_hash}: {self._why(tx_hash, receipt)}")
@@ -85,10 +95,14 @@ class Sender:
         """Replays a reverted transaction on its parent state to recover the revert data."""
         tx = self.rpc.call("eth_getTransactionByHash", [tx_hash])
         gas = int(tx["gas"], 16)
-        replay = {k: tx[k] for k in ("from", "to", "input", "value", "gas") if tx.get(k) is not None}
+        replay = {
+            k: tx[k] for k in ("from", "to", "input", "value", "gas") if tx.get(k) is not None
+        }
         try:
             self.rpc.call("eth_call", [replay, hex(receipt.block_number - 1)])
-            reason = "the replay on the parent state succeeds (it depends on its position in the block)"
+            reason = (
+                "the replay on the parent state succeeds (it depends on its position in the block)"
+            )
         except RpcError as err:
             reason = describe_revert(revert_data(err))
         if receipt.gas_used * 64 >= gas * 63:
@@ -100,7 +114,9 @@ class Sender:
         deadline = time.monotonic() + timeout
         while (r := self.rpc.call("eth_getTransactionReceipt", [tx_hash])) is None:
             if time.monotonic() > deadline:
-                raise DeploymentError(f"no receipt for {tx_hash} after {timeout:g}s: is Anvil mining?")
+                raise DeploymentError(
+                    f"no receipt for {tx_hash} after {timeout:g}s: is Anvil mining?"
+                )
             time.sleep(0.002)
         return Receipt(
             tx_hash=tx_hash,

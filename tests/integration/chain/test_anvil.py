@@ -17,7 +17,7 @@ from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.rpc import RpcClient, RpcError
 from workbench.chain.transact import Sender
-from workbench.errors import AnvilError, ConfigError
+from workbench.errors import AnvilError, ConfigError, DeploymentError
 
 ROOT = Path(__file__).resolve().parents[3]
 SOMEONE = "0x00000000000000000000000000000000000000a1"
@@ -68,6 +68,20 @@ def test_options_reach_anvil(tmp_path: Path) -> None:
         assert int(node.rpc.call("eth_getBalance", [accounts[0], "latest"]), 16) == 77 * 10**18
         assert node.startup_seconds is not None and node.startup_seconds > 0
     assert (tmp_path / "anvil.log").read_text()  # a log path given by the caller is kept
+
+
+def test_code_size_limit_and_history_pruning_take_effect() -> None:
+    big = bytes.fromhex("62" + (30_000).to_bytes(3, "big").hex() + "6000f3")  # returns 30 kB
+    with Anvil() as node, pytest.raises(DeploymentError):  # EIP-170: 24,576 bytes at most
+        Sender(node.rpc, node.rpc.call("eth_accounts")[0]).send(None, big, gas=10_000_000)
+    with Anvil(AnvilConfig(disable_code_size_limit=True, prune_history=0)) as node:
+        sender = Sender(node.rpc, node.rpc.call("eth_accounts")[0])
+        created = sender.send(None, big, gas=10_000_000).contract_address
+        assert len(node.rpc.call("eth_getCode", [created, "latest"])) == 2 + 2 * 30_000
+        for _ in range(3):
+            sender.send(SOMEONE, b"", value=1)
+        with pytest.raises(RpcError, match=r"BlockOutOfRange"):  # history pruned
+            node.rpc.call("eth_getBalance", [SOMEONE, "0x1"])
 
 
 def test_mining_modes() -> None:
@@ -121,7 +135,9 @@ def test_control_methods(anvil: Anvil) -> None:
     anvil.stop_impersonating(stranger)
 
     anvil.set_automine(False)
-    anvil.rpc.call("eth_sendTransaction", [{"from": anvil.rpc.call("eth_accounts")[0], "to": SOMEONE}])
+    anvil.rpc.call(
+        "eth_sendTransaction", [{"from": anvil.rpc.call("eth_accounts")[0], "to": SOMEONE}]
+    )
     before = anvil.block_number()
     time.sleep(0.1)
     assert anvil.block_number() == before
@@ -182,10 +198,9 @@ def test_stopped_on_exit_and_on_exception() -> None:
     with Anvil() as node:
         pid = node.pid
     assert pid and wait_gone(pid)
-    with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012
-        with Anvil() as node:
-            pid = node.pid
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), Anvil() as node:
+        pid = node.pid
+        raise RuntimeError("boom")
     assert pid and wait_gone(pid)
 
 
@@ -215,7 +230,9 @@ def test_no_orphan_when_the_parent_is_interrupted_or_killed(sig: signal.Signals)
     """SIGINT unwinds the context manager; SIGTERM/SIGKILL skip it, and the death signal
     tied to the parent still stops Anvil."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, env=env, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, env=env, text=True
+    )
     try:
         assert child.stdout is not None
         anvil_pid = int(child.stdout.readline())

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from tests.conftest import ARB_SPEC, E18
 from workbench.chain.abi import decode_result, encode_call
 from workbench.chain.anvil import Anvil
 from workbench.chain.deploy import sqrt_price_x96
 from workbench.chain.market_spec import DeployedMarket, MarketSpec, V2PairSpec, V3PoolSpec
 from workbench.chain.transact import Sender
 from workbench.errors import DeploymentError
-
-from tests.conftest import ARB_SPEC, E18
 
 
 def view(s: Sender, to: str, contract: str, fn: str, *args: object) -> tuple:
@@ -26,7 +25,9 @@ def test_v2_pairs_hold_the_specified_reserves(market: tuple[Anvil, DeployedMarke
         pair = m.v2_pairs[f"{spec.dex}:{spec.token_a}/{spec.token_b}"]
         r0, r1, _ = view(s, pair, "UniswapV2Pair", "getReserves")
         a_first = int(m.token(spec.token_a), 16) < int(m.token(spec.token_b), 16)
-        assert (r0, r1) == ((spec.reserve_a, spec.reserve_b) if a_first else (spec.reserve_b, spec.reserve_a))
+        assert (r0, r1) == (
+            (spec.reserve_a, spec.reserve_b) if a_first else (spec.reserve_b, spec.reserve_a)
+        )
     # The Uniswap DEX runs the npm bytecode (Router02's init code hash finds its pairs).
     router = m.v2_routers["uniswap"]
     out = view(s, router, "UniswapV2Router02", "getAmountsOut", E18, [m.weth, m.token("TKA")])[0]
@@ -60,20 +61,26 @@ def test_v3_pool_price_and_liquidity(market: tuple[Anvil, DeployedMarket]) -> No
     assert view(s, pool, "UniswapV3Pool", "liquidity")[0] > 0
     assert view(s, pool, "UniswapV3Pool", "fee") == (3000,)
     # Both positions are live: the narrow one adds liquidity around the current price.
-    assert view(s, m.v3_position_manager, "NonfungiblePositionManager", "balanceOf", m.deployer) == (2,)
+    assert view(
+        s, m.v3_position_manager, "NonfungiblePositionManager", "balanceOf", m.deployer
+    ) == (2,)
 
 
 def test_honeypot_can_be_bought_not_sold(market: tuple[Anvil, DeployedMarket]) -> None:
     node, m = market
     buyer = Sender(node.rpc, node.rpc.call("eth_accounts")[3])
     router, honey = m.v2_routers["uniswap"], m.token("HONEY")
-    buy = encode_call("UniswapV2Router02", "swapExactETHForTokens", [0, [m.weth, honey], buyer.account, 2**40])
+    buy = encode_call(
+        "UniswapV2Router02", "swapExactETHForTokens", [0, [m.weth, honey], buyer.account, 2**40]
+    )
     buyer.send(router, buy, value=E18 // 10)
     got = view(buyer, honey, "TestERC20", "balanceOf", buyer.account)[0]
     assert got > 0
     buyer.send(honey, encode_call("TestERC20", "approve", [router, got]))
     sell = encode_call(
-        "UniswapV2Router02", "swapExactTokensForETH", [got, 0, [honey, m.weth], buyer.account, 2**40]
+        "UniswapV2Router02",
+        "swapExactTokensForETH",
+        [got, 0, [honey, m.weth], buyer.account, 2**40],
     )
     with pytest.raises(DeploymentError):
         buyer.send(router, sell, gas=500_000)
@@ -90,13 +97,26 @@ def test_fee_on_transfer_token_burns_its_fee(market: tuple[Anvil, DeployedMarket
 
 def test_specs_are_validated() -> None:
     with pytest.raises(ValidationError, match="unknown token"):
-        MarketSpec(v3_pools=(V3PoolSpec(token_a="WETH", token_b="NOPE", fee=500, price_b_per_a=(1, 1)),))
+        MarketSpec(
+            v3_pools=(V3PoolSpec(token_a="WETH", token_b="NOPE", fee=500, price_b_per_a=(1, 1)),)
+        )
     with pytest.raises(ValidationError, match="unknown dex"):
-        MarketSpec(v2_pairs=(V2PairSpec(dex="x", token_a="WETH", token_b="WETH", reserve_a=10**6, reserve_b=10**6),))
+        MarketSpec(
+            v2_pairs=(
+                V2PairSpec(
+                    dex="x", token_a="WETH", token_b="WETH", reserve_a=10**6, reserve_b=10**6
+                ),
+            )
+        )
     with pytest.raises(ValidationError, match="multiples of 60"):
         V3PoolSpec.model_validate(
-            {"token_a": "A", "token_b": "B", "fee": 3000, "price_b_per_a": (1, 1),
-             "positions": [{"tick_lower": -50, "tick_upper": 60, "amount_a": 1, "amount_b": 1}]}
+            {
+                "token_a": "A",
+                "token_b": "B",
+                "fee": 3000,
+                "price_b_per_a": (1, 1),
+                "positions": [{"tick_lower": -50, "tick_upper": 60, "amount_a": 1, "amount_b": 1}],
+            }
         )
     with pytest.raises(ValidationError, match="fee tier"):
         V3PoolSpec(token_a="A", token_b="B", fee=123, price_b_per_a=(1, 1))

@@ -24,30 +24,42 @@ def v2_out(amount_in: int, reserve_in: int, reserve_out: int, fee_pips: int) -> 
 
 
 def reserves(s: Sender, pair: str, token_in: str, token_out: str) -> tuple[int, int]:
-    r0, r1, _ = decode_result("UniswapV2Pair", "getReserves", s.call(pair, encode_call("UniswapV2Pair", "getReserves")))
+    r0, r1, _ = decode_result(
+        "UniswapV2Pair", "getReserves", s.call(pair, encode_call("UniswapV2Pair", "getReserves"))
+    )
     return (r0, r1) if int(token_in, 16) < int(token_out, 16) else (r1, r0)
 
 
 def balance(s: Sender, token: str, who: str) -> int:
-    return decode_result("TestERC20", "balanceOf", s.call(token, encode_call("TestERC20", "balanceOf", [who])))[0]
+    return decode_result(
+        "TestERC20", "balanceOf", s.call(token, encode_call("TestERC20", "balanceOf", [who]))
+    )[0]
 
 
-def quote_v3(s: Sender, m: DeployedMarket, token_in: str, token_out: str, amount: int, fee: int) -> int:
+def quote_v3(
+    s: Sender, m: DeployedMarket, token_in: str, token_out: str, amount: int, fee: int
+) -> int:
     data = encode_call("QuoterV2", "quoteExactInputSingle", [(token_in, token_out, amount, fee, 0)])
     assert m.v3_quoter
     return decode_result("QuoterV2", "quoteExactInputSingle", s.call(m.v3_quoter, data))[0]
 
 
-def v2_step(m: DeployedMarket, key: str, tin: str, tout: str, fee: int, min_out: int = 0) -> tuple[Any, ...]:
+def v2_step(
+    m: DeployedMarket, key: str, tin: str, tout: str, fee: int, min_out: int = 0
+) -> tuple[Any, ...]:
     return (V2, m.v2_pairs[key], m.token(tin), m.token(tout), fee, ZERO, 0, min_out)
 
 
-def v3_step(m: DeployedMarket, tin: str, tout: str, fee: int, pool: str | None = None) -> tuple[Any, ...]:
+def v3_step(
+    m: DeployedMarket, tin: str, tout: str, fee: int, pool: str | None = None
+) -> tuple[Any, ...]:
     pool = pool or m.v3_pools[f"WETH/TKA/{fee}"]
     return (V3, pool, m.token(tin), m.token(tout), fee, m.v3_factory, 0, 0)
 
 
-def execute(m: DeployedMarket, amount_in: int, steps: list[Any], min_profit: int = 0, bid_bps: int = 0) -> bytes:
+def execute(
+    m: DeployedMarket, amount_in: int, steps: list[Any], min_profit: int = 0, bid_bps: int = 0
+) -> bytes:
     return encode_call("Executor", "execute", [m.weth, amount_in, min_profit, bid_bps, steps])
 
 
@@ -55,7 +67,9 @@ def expect_revert(s: Sender, to: str, data: bytes, error: str) -> bytes:
     with pytest.raises(RpcError) as info:
         s.call(to, data)
     raw = revert_data(info.value)
-    assert raw[:4] == custom_error_selector("Executor", error), f"expected {error}, got 0x{raw.hex()}"
+    assert raw[:4] == custom_error_selector("Executor", error), (
+        f"expected {error}, got 0x{raw.hex()}"
+    )
     return raw
 
 
@@ -84,7 +98,9 @@ def test_v2_v2_cycle_profit_is_exact(market: tuple[Anvil, DeployedMarket], owner
     owner.send(m.executor, data)
     assert balance(owner, m.weth, m.executor) - before == expected
     # One wei more than the exact profit must revert.
-    expect_revert(owner, m.executor, execute(m, amount, steps, min_profit=expected + 1), "Unprofitable")
+    expect_revert(
+        owner, m.executor, execute(m, amount, steps, min_profit=expected + 1), "Unprofitable"
+    )
 
 
 @pytest.mark.parametrize("v3_first", [True, False])
@@ -98,11 +114,17 @@ def test_v2_v3_cycles_match_quoter_and_v2_formula(
     if v3_first:  # buy TKA on V3 (~2050/WETH), sell on Uniswap V2 (2000/WETH)
         mid = quote_v3(owner, m, m.weth, tka, amount, 3000)
         out = v2_out(mid, *reserves(owner, m.v2_pairs["uniswap:WETH/TKA"], tka, m.weth), 3000)
-        steps = [v3_step(m, "WETH", "TKA", 3000), v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000)]
+        steps = [
+            v3_step(m, "WETH", "TKA", 3000),
+            v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000),
+        ]
     else:  # buy TKA on the fork (2100/WETH), sell on V3 (~2050/WETH)
         mid = v2_out(amount, *reserves(owner, m.v2_pairs["forkswap:WETH/TKA"], m.weth, tka), 2500)
         out = quote_v3(owner, m, tka, m.weth, mid, 3000)
-        steps = [v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500), v3_step(m, "TKA", "WETH", 3000)]
+        steps = [
+            v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500),
+            v3_step(m, "TKA", "WETH", 3000),
+        ]
     expected = out - amount
     assert expected > 0
     before = balance(owner, m.weth, m.executor)
@@ -114,18 +136,26 @@ def test_unprofitable_path_reverts(market: tuple[Anvil, DeployedMarket], owner: 
     _, m = market
     assert m.executor
     # The reverse cycle buys TKA where it is dear and sells where it is cheap.
-    steps = [v2_step(m, "uniswap:WETH/TKA", "WETH", "TKA", 3000), v2_step(m, "forkswap:WETH/TKA", "TKA", "WETH", 2500)]
+    steps = [
+        v2_step(m, "uniswap:WETH/TKA", "WETH", "TKA", 3000),
+        v2_step(m, "forkswap:WETH/TKA", "TKA", "WETH", 2500),
+    ]
     expect_revert(owner, m.executor, execute(m, E18, steps), "Unprofitable")
     with pytest.raises(DeploymentError):
         owner.send(m.executor, execute(m, E18, steps), gas=1_000_000)
 
 
-def test_hop_minimum_output_is_enforced(market: tuple[Anvil, DeployedMarket], owner: Sender) -> None:
+def test_hop_minimum_output_is_enforced(
+    market: tuple[Anvil, DeployedMarket], owner: Sender
+) -> None:
     _, m = market
     assert m.executor
     key = "forkswap:WETH/TKA"
     out = v2_out(E18, *reserves(owner, m.v2_pairs[key], m.weth, m.token("TKA")), 2500)
-    steps = [v2_step(m, key, "WETH", "TKA", 2500, min_out=out + 1), v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000)]
+    steps = [
+        v2_step(m, key, "WETH", "TKA", 2500, min_out=out + 1),
+        v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000),
+    ]
     expect_revert(owner, m.executor, execute(m, E18, steps), "HopOutputTooLow")
 
 
@@ -133,13 +163,28 @@ def test_non_owner_is_rejected(market: tuple[Anvil, DeployedMarket]) -> None:
     node, m = market
     assert m.executor
     stranger = Sender(node.rpc, node.rpc.call("eth_accounts")[1])
-    steps = [v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500), v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000)]
+    steps = [
+        v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500),
+        v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000),
+    ]
     expect_revert(stranger, m.executor, execute(m, E18, steps), "NotOwner")
-    expect_revert(stranger, m.executor, encode_call("Executor", "withdraw", [m.weth, stranger.account, 1]), "NotOwner")
-    expect_revert(stranger, m.executor, encode_call("Executor", "withdrawETH", [stranger.account, 1]), "NotOwner")
+    expect_revert(
+        stranger,
+        m.executor,
+        encode_call("Executor", "withdraw", [m.weth, stranger.account, 1]),
+        "NotOwner",
+    )
+    expect_revert(
+        stranger,
+        m.executor,
+        encode_call("Executor", "withdrawETH", [stranger.account, 1]),
+        "NotOwner",
+    )
 
 
-def test_v3_callback_from_a_non_pool_is_rejected(market: tuple[Anvil, DeployedMarket], owner: Sender) -> None:
+def test_v3_callback_from_a_non_pool_is_rejected(
+    market: tuple[Anvil, DeployedMarket], owner: Sender
+) -> None:
     node, m = market
     assert m.executor
     callback = encode_call("Executor", "uniswapV3SwapCallback", [10**18, -1, b""])
@@ -155,19 +200,31 @@ def test_v3_callback_from_a_non_pool_is_rejected(market: tuple[Anvil, DeployedMa
     assert raw.endswith(bytes.fromhex(m.v3_factory[2:].lower().rjust(64, "0")))  # type: ignore[index]
 
 
-def test_coinbase_bid_is_exact_to_the_wei(market: tuple[Anvil, DeployedMarket], owner: Sender) -> None:
+def test_coinbase_bid_is_exact_to_the_wei(
+    market: tuple[Anvil, DeployedMarket], owner: Sender
+) -> None:
     node, m = market
     assert m.executor
     coinbase = "0x000000000000000000000000000000000000c0b1"
     node.rpc.call("anvil_setCoinbase", [coinbase])
-    steps = [v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500), v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000)]
-    profit, bid = decode_result("Executor", "execute", owner.call(m.executor, execute(m, E18, steps, bid_bps=9000)))
+    steps = [
+        v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500),
+        v2_step(m, "uniswap:WETH/TKA", "TKA", "WETH", 3000),
+    ]
+    profit, bid = decode_result(
+        "Executor", "execute", owner.call(m.executor, execute(m, E18, steps, bid_bps=9000))
+    )
     assert bid == profit * 9000 // 10_000 and bid > 0
     cb_before = int(node.rpc.call("eth_getBalance", [coinbase, "latest"]), 16)
     weth_before = balance(owner, m.weth, m.executor)
     base_fee = int(node.rpc.call("eth_getBlockByNumber", ["latest", False])["baseFeePerGas"], 16)
     # No priority fee: the coinbase's whole gain is the bid.
-    owner.send(m.executor, execute(m, E18, steps, bid_bps=9000), maxFeePerGas=2 * base_fee + 10**9, maxPriorityFeePerGas=0)
+    owner.send(
+        m.executor,
+        execute(m, E18, steps, bid_bps=9000),
+        maxFeePerGas=2 * base_fee + 10**9,
+        maxPriorityFeePerGas=0,
+    )
     assert int(node.rpc.call("eth_getBalance", [coinbase, "latest"]), 16) - cb_before == bid
     assert balance(owner, m.weth, m.executor) - weth_before == profit - bid
     # A bid needs the profit in WETH, and cannot exceed the whole profit.
@@ -176,12 +233,19 @@ def test_coinbase_bid_is_exact_to_the_wei(market: tuple[Anvil, DeployedMarket], 
     expect_revert(owner, m.executor, execute(m, E18, steps, bid_bps=10_001), "BidTooHigh")
 
 
-def test_owner_withdraws_and_no_approval_is_left(market: tuple[Anvil, DeployedMarket], owner: Sender) -> None:
+def test_owner_withdraws_and_no_approval_is_left(
+    market: tuple[Anvil, DeployedMarket], owner: Sender
+) -> None:
     node, m = market
     assert m.executor
     steps = [v2_step(m, "forkswap:WETH/TKA", "WETH", "TKA", 2500), v3_step(m, "TKA", "WETH", 3000)]
     owner.send(m.executor, execute(m, E18, steps))
-    spenders = [*m.v2_pairs.values(), *m.v3_pools.values(), m.v3_swap_router, *m.v2_routers.values()]
+    spenders = [
+        *m.v2_pairs.values(),
+        *m.v3_pools.values(),
+        m.v3_swap_router,
+        *m.v2_routers.values(),
+    ]
     for token in (m.weth, m.token("TKA")):
         for spender in spenders:
             allowance = s_allowance(owner, token, m.executor, spender)
@@ -210,7 +274,9 @@ def test_fee_on_transfer_first_hop_uses_the_amount_received(
     fot = m.token("FOT")
     # Give the executor FOT (1% is burnt on the way), then sell it: the pair receives 1% less.
     node.rpc.call("anvil_setBalance", [m.deployer, hex(10**22)])
-    Sender(node.rpc, m.deployer).send(fot, encode_call("TestERC20", "mint", [m.executor, 100 * E18]))
+    Sender(node.rpc, m.deployer).send(
+        fot, encode_call("TestERC20", "mint", [m.executor, 100 * E18])
+    )
     r_in, r_out = reserves(owner, m.v2_pairs["uniswap:WETH/FOT"], fot, m.weth)
     expected = v2_out(100 * E18 * 99 // 100, r_in, r_out, 3000)
     steps = [(V2, m.v2_pairs["uniswap:WETH/FOT"], fot, m.weth, 3000, ZERO, 0, 0)]

@@ -26,7 +26,7 @@ def test_npm_builds_match_the_hashes_the_routers_hard_code() -> None:
 
 
 def test_unknown_names_and_bad_calls_say_what_is_wrong() -> None:
-    with pytest.raises(ContractError, match="unknown contract 'UniswapV4'.*Executor"):
+    with pytest.raises(ContractError, match=r"unknown contract 'UniswapV4'.*Executor"):
         artifact("UniswapV4")
     with pytest.raises(ContractError, match="no function 'nope'"):
         encode_call("Executor", "nope")
