@@ -76,3 +76,11 @@ class ContractError(WorkbenchError, LookupError):
 
 class DeploymentError(WorkbenchError, RuntimeError):
     """Deploying a market spec onto a chain failed (a transaction reverted or a spec is invalid)."""
+
+
+class MarketError(WorkbenchError, ValueError):
+    """A quote or state transition that the pool cannot perform (bad token, bad amount...)."""
+
+
+class InsufficientLiquidityError(MarketError):
+    """The pool cannot provide the requested output (exact-output swaps, empty pools)."""

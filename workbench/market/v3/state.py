@@ -1,0 +1,94 @@
+"""Uniswap V3 pool state: price, tick, in-range liquidity and the initialized ticks.
+
+Only what swaps read is kept (fee growth and oracle data do not change swap amounts).
+``ticks`` maps every initialized tick to its gross and net liquidity; the sorted tick list,
+from which the tick-bitmap walk is answered, is built once per tick set and shared by every
+state that a swap derives (swaps move the price, never the ticks).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from workbench.errors import MarketError
+
+
+@dataclass(frozen=True, slots=True)
+class TickInfo:
+    liquidity_gross: int
+    liquidity_net: int
+
+
+@dataclass(frozen=True, slots=True)
+class TickIndex:
+    """Initialized ticks in order, for the bitmap walk (nextInitializedTickWithinOneWord)."""
+
+    ticks: tuple[int, ...]
+
+    @classmethod
+    def of(cls, ticks: Mapping[int, TickInfo]) -> TickIndex:
+        return cls(tuple(sorted(t for t, info in ticks.items() if info.liquidity_gross > 0)))
+
+    def next_initialized_within_one_word(self, tick: int, tick_spacing: int, lte: bool) -> tuple[int, bool]:
+        """Exactly TickBitmap.nextInitializedTickWithinOneWord: the next initialized tick at or
+        below (``lte``) or above ``tick`` within the same 256-bit bitmap word, else the word's
+        edge, and whether the returned tick is initialized."""
+        compressed = tick // tick_spacing  # floor, as Solidity's truncation plus its correction
+        if lte:
+            word_floor = (compressed >> 8) << 8  # lowest compressed tick of this word
+            i = bisect.bisect_right(self.ticks, compressed * tick_spacing) - 1
+            if i >= 0 and self.ticks[i] >= word_floor * tick_spacing:
+                return self.ticks[i], True
+            return word_floor * tick_spacing, False
+        nxt = compressed + 1
+        word_ceil = ((nxt >> 8) << 8) + 255  # highest compressed tick of next's word
+        i = bisect.bisect_left(self.ticks, nxt * tick_spacing)
+        if i < len(self.ticks) and self.ticks[i] <= word_ceil * tick_spacing:
+            return self.ticks[i], True
+        return word_ceil * tick_spacing, False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UniswapV3State:
+    """The swap-relevant state of a V3 pool (``fee`` in pips: 500 = 0.05%)."""
+
+    address: str
+    token0: str
+    token1: str
+    fee: int
+    tick_spacing: int
+    sqrt_price_x96: int
+    tick: int
+    liquidity: int
+    ticks: Mapping[int, TickInfo] = field(default_factory=lambda: MappingProxyType({}))
+    index: TickIndex | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tick_spacing <= 0:
+            raise MarketError(f"tick_spacing must be positive, got {self.tick_spacing}")
+        if not 0 <= self.fee < 1_000_000:
+            raise MarketError(f"fee must be in pips (0 <= fee < 1_000_000), got {self.fee}")
+        if self.liquidity < 0 or self.liquidity >= 2**128:
+            raise MarketError(f"liquidity must be a uint128, got {self.liquidity}")
+        if not isinstance(self.ticks, MappingProxyType):
+            object.__setattr__(self, "ticks", MappingProxyType(dict(self.ticks)))
+        for t in self.ticks:
+            if t % self.tick_spacing:
+                raise MarketError(f"tick {t} is not a multiple of tick_spacing {self.tick_spacing}")
+        if self.index is None:
+            object.__setattr__(self, "index", TickIndex.of(self.ticks))
+
+    @property
+    def tokens(self) -> tuple[str, str]:
+        return (self.token0, self.token1)
+
+    def with_price(self, sqrt_price_x96: int, tick: int, liquidity: int) -> UniswapV3State:
+        """The state after a swap: same ticks (and tick index), new price and liquidity."""
+        return replace(self, sqrt_price_x96=sqrt_price_x96, tick=tick, liquidity=liquidity)
+
+    def with_ticks(self, ticks: Mapping[int, TickInfo], liquidity: int) -> UniswapV3State:
+        """The state after a mint or burn: new tick set (index rebuilt), same price."""
+        return replace(self, ticks=MappingProxyType(dict(ticks)), liquidity=liquidity, index=None)
