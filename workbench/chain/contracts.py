@@ -45,6 +45,7 @@ OWN_CONTRACTS: dict[str, str] = {
     "HoneypotToken": "tokens/HoneypotToken.sol",
     "V2ForkFactory": "v2fork/V2ForkFactory.sol",
     "V2ForkPair": "v2fork/V2ForkPair.sol",
+    "SwapProbe": "testing/SwapProbe.sol",
 }
 """Our Solidity under contracts/src, compiled by forge into contracts/out at setup."""
 

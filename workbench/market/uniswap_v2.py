@@ -12,6 +12,7 @@ from workbench.errors import InsufficientLiquidityError, MarketError
 from workbench.market.pool import Swap, check_amount, zero_for_one
 
 FEE_DENOMINATOR = 1_000_000
+MAX_RESERVE = 2**112 - 1  # reserves are uint112: the pair reverts ('OVERFLOW') beyond them
 
 
 def get_amount_out(amount_in: int, reserve_in: int, reserve_out: int, fee: int = 3000) -> int:
@@ -28,7 +29,13 @@ def get_amount_in(amount_out: int, reserve_in: int, reserve_out: int, fee: int =
         raise InsufficientLiquidityError("the pair has no liquidity")
     if amount_out >= reserve_out:
         raise InsufficientLiquidityError(f"amount out {amount_out} >= reserve {reserve_out}")
-    return reserve_in * amount_out * FEE_DENOMINATOR // ((reserve_out - amount_out) * (FEE_DENOMINATOR - fee)) + 1
+    return (
+        reserve_in
+        * amount_out
+        * FEE_DENOMINATOR
+        // ((reserve_out - amount_out) * (FEE_DENOMINATOR - fee))
+        + 1
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +51,9 @@ class UniswapV2Pool:
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee < FEE_DENOMINATOR:
-            raise MarketError(f"fee must be in pips, 0 <= fee < 1_000_000 (3000 = 0.30%), got {self.fee}")
+            raise MarketError(
+                f"fee must be in pips, 0 <= fee < 1_000_000 (3000 = 0.30%), got {self.fee}"
+            )
         check_amount(self.reserve0, "reserve0")
         check_amount(self.reserve1, "reserve1")
 
@@ -60,24 +69,41 @@ class UniswapV2Pool:
 
     def _after(self, zfo: bool, amount_in: int, amount_out: int) -> UniswapV2Pool:
         if zfo:
-            return replace(self, reserve0=self.reserve0 + amount_in, reserve1=self.reserve1 - amount_out)
-        return replace(self, reserve0=self.reserve0 - amount_out, reserve1=self.reserve1 + amount_in)
+            return replace(
+                self, reserve0=self.reserve0 + amount_in, reserve1=self.reserve1 - amount_out
+            )
+        return replace(
+            self, reserve0=self.reserve0 - amount_out, reserve1=self.reserve1 + amount_in
+        )
 
-    def swap_exact_in(self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None) -> Swap:
+    def swap_exact_in(
+        self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
+    ) -> Swap:
         _no_limit(sqrt_price_limit_x96)
         check_amount(amount_in, "amount_in")
         zfo = zero_for_one(self.token0, self.token1, token_in)
         r_in, r_out = (self.reserve0, self.reserve1) if zfo else (self.reserve1, self.reserve0)
+        _fits(r_in + amount_in)
         out = get_amount_out(amount_in, r_in, r_out, self.fee)
         return Swap(amount_in, out, self._after(zfo, amount_in, out))
 
-    def swap_exact_out(self, token_in: str, amount_out: int, sqrt_price_limit_x96: int | None = None) -> Swap:
+    def swap_exact_out(
+        self, token_in: str, amount_out: int, sqrt_price_limit_x96: int | None = None
+    ) -> Swap:
         _no_limit(sqrt_price_limit_x96)
         check_amount(amount_out, "amount_out")
         zfo = zero_for_one(self.token0, self.token1, token_in)
         r_in, r_out = (self.reserve0, self.reserve1) if zfo else (self.reserve1, self.reserve0)
         amount_in = get_amount_in(amount_out, r_in, r_out, self.fee)
+        _fits(r_in + amount_in)
         return Swap(amount_in, amount_out, self._after(zfo, amount_in, amount_out))
+
+
+def _fits(reserve: int) -> None:
+    if reserve > MAX_RESERVE:
+        raise MarketError(
+            f"reserve {reserve} would exceed uint112: the pair reverts ('UniswapV2: OVERFLOW')"
+        )
 
 
 def _no_limit(limit: int | None) -> None:

@@ -132,13 +132,25 @@ contract V2ForkPair {
     }
 
     /// The constant-product check on fee-adjusted balances, as Uniswap V2 with `feePips`.
+    /// Compared in 512 bits: with a 1e6 denominator the products can exceed 256 bits.
     function _checkK(uint256 balance0, uint256 balance1, uint256 amount0In, uint256 amount1In, uint112 r0, uint112 r1)
         private
         view
     {
         uint256 adjusted0 = balance0 * FEE_DENOMINATOR - amount0In * feePips;
         uint256 adjusted1 = balance1 * FEE_DENOMINATOR - amount1In * feePips;
-        if (adjusted0 * adjusted1 < uint256(r0) * r1 * FEE_DENOMINATOR ** 2) revert K();
+        (uint256 hi, uint256 lo) = _mul512(adjusted0, adjusted1);
+        (uint256 kHi, uint256 kLo) = _mul512(uint256(r0) * r1, FEE_DENOMINATOR ** 2);
+        if (hi < kHi || (hi == kHi && lo < kLo)) revert K();
+    }
+
+    /// The full 512-bit product of a and b as (high, low) words.
+    function _mul512(uint256 a, uint256 b) private pure returns (uint256 hi, uint256 lo) {
+        unchecked {
+            uint256 mm = mulmod(a, b, type(uint256).max);
+            lo = a * b;
+            hi = mm - lo - (mm < lo ? 1 : 0);
+        }
     }
 
     function skim(address to) external lock {

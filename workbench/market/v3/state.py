@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from workbench.errors import MarketError
+from workbench.market.pool import Swap, check_amount, zero_for_one
+from workbench.market.v3.swap import swap
+from workbench.market.v3.tick_math import MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,9 @@ class TickIndex:
     def of(cls, ticks: Mapping[int, TickInfo]) -> TickIndex:
         return cls(tuple(sorted(t for t, info in ticks.items() if info.liquidity_gross > 0)))
 
-    def next_initialized_within_one_word(self, tick: int, tick_spacing: int, lte: bool) -> tuple[int, bool]:
+    def next_initialized_within_one_word(
+        self, tick: int, tick_spacing: int, lte: bool
+    ) -> tuple[int, bool]:
         """Exactly TickBitmap.nextInitializedTickWithinOneWord: the next initialized tick at or
         below (``lte``) or above ``tick`` within the same 256-bit bitmap word, else the word's
         edge, and whether the returned tick is initialized."""
@@ -71,6 +76,12 @@ class UniswapV3State:
             raise MarketError(f"tick_spacing must be positive, got {self.tick_spacing}")
         if not 0 <= self.fee < 1_000_000:
             raise MarketError(f"fee must be in pips (0 <= fee < 1_000_000), got {self.fee}")
+        if not MIN_SQRT_RATIO <= self.sqrt_price_x96 <= MAX_SQRT_RATIO:
+            raise MarketError(
+                f"sqrt_price_x96 {self.sqrt_price_x96} outside [MIN_SQRT_RATIO, MAX_SQRT_RATIO]"
+            )
+        if not MIN_TICK <= self.tick <= MAX_TICK:
+            raise MarketError(f"tick {self.tick} outside [{MIN_TICK}, {MAX_TICK}]")
         if self.liquidity < 0 or self.liquidity >= 2**128:
             raise MarketError(f"liquidity must be a uint128, got {self.liquidity}")
         if not isinstance(self.ticks, MappingProxyType):
@@ -92,3 +103,26 @@ class UniswapV3State:
     def with_ticks(self, ticks: Mapping[int, TickInfo], liquidity: int) -> UniswapV3State:
         """The state after a mint or burn: new tick set (index rebuilt), same price."""
         return replace(self, ticks=MappingProxyType(dict(ticks)), liquidity=liquidity, index=None)
+
+    def swap_exact_in(
+        self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
+    ) -> Swap:
+        """Sells ``amount_in``; ``partial`` when the price limit (or the end of liquidity) came
+        first, and then ``amount_in`` is what the pool actually took."""
+        check_amount(amount_in, "amount_in")
+        zfo = zero_for_one(self.token0, self.token1, token_in)
+        out = swap(self, zfo, amount_in, sqrt_price_limit_x96)
+        taken, given = (out.amount0, -out.amount1) if zfo else (out.amount1, -out.amount0)
+        after = self.with_price(out.sqrt_price_x96, out.tick, out.liquidity)
+        return Swap(taken, given, after, partial=taken != amount_in)
+
+    def swap_exact_out(
+        self, token_in: str, amount_out: int, sqrt_price_limit_x96: int | None = None
+    ) -> Swap:
+        """Buys ``amount_out`` of the other token; ``partial`` when it could not all be bought."""
+        check_amount(amount_out, "amount_out")
+        zfo = zero_for_one(self.token0, self.token1, token_in)
+        out = swap(self, zfo, -amount_out, sqrt_price_limit_x96)
+        paid, got = (out.amount0, -out.amount1) if zfo else (out.amount1, -out.amount0)
+        after = self.with_price(out.sqrt_price_x96, out.tick, out.liquidity)
+        return Swap(paid, got, after, partial=got != amount_out)
