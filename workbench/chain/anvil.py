@@ -14,6 +14,7 @@ import atexit
 import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -55,6 +56,10 @@ class AnvilConfig:
     code_size_limit: int | None = None
     disable_code_size_limit: bool = False
     prune_history: int | None = None  # keep this many states in memory (0 = Anvil's minimum)
+    # Anvil writes the states of older blocks to disk, and a killed Anvil never deletes them
+    # (tens of GB after a long test run): by default keep none there. Raise it for deep
+    # historical queries; each instance gets its own cache directory, removed on stop.
+    max_persisted_states: int | None = 0
     hardfork: str | None = None
     order: Literal["fees", "fifo"] | None = None
     extra_args: tuple[str, ...] = field(default_factory=tuple)
@@ -87,6 +92,9 @@ class AnvilConfig:
             "--code-size-limit": self.code_size_limit,
             "--hardfork": self.hardfork,
             "--order": self.order,
+            "--max-persisted-states": None
+            if self.prune_history is not None
+            else self.max_persisted_states,
         }
         for flag, value in opt.items():
             if value is not None:
@@ -106,9 +114,18 @@ class AnvilConfig:
         return a + list(self.extra_args)
 
 
-def anvil_command(config: AnvilConfig) -> list[str]:
+def anvil_command(config: AnvilConfig, cache_path: Path | None = None) -> list[str]:
     """The full command line Anvil is started with: a free port on 127.0.0.1 chosen by Anvil."""
-    return [str(foundry_binary("anvil")), "--host", "127.0.0.1", "--port", "0", *config.args()]
+    cache = ["--cache-path", str(cache_path)] if cache_path else []
+    return [
+        str(foundry_binary("anvil")),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *cache,
+        *config.args(),
+    ]
 
 
 def _die_with_parent() -> None:
@@ -136,6 +153,7 @@ class Anvil(AnvilControl):
         self.port: int | None = None
         self.startup_seconds: float | None = None
         self._rpc: RpcClient | None = None
+        self._cache_dir: Path | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -184,7 +202,8 @@ class Anvil(AnvilControl):
             os.close(fd)
             self.log_path = Path(name)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = anvil_command(self.config)
+        self._cache_dir = Path(tempfile.mkdtemp(prefix="anvil-states-"))
+        cmd = anvil_command(self.config, self._cache_dir)
         self._t0 = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -253,6 +272,9 @@ class Anvil(AnvilControl):
         if self._own_log and self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
             self.log_path = None
+        if self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
+            self._cache_dir = None
 
     @property
     def pid(self) -> int | None:

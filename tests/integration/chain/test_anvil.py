@@ -244,3 +244,16 @@ def test_no_orphan_when_the_parent_is_interrupted_or_killed(sig: signal.Signals)
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_old_states_stay_off_disk_and_the_cache_is_removed() -> None:
+    """Anvil may persist older states to disk (78 GB were once left behind by killed test
+    Anvils): ours keep none there, and each instance's cache directory goes with it."""
+    with Anvil() as node:
+        cache = node._cache_dir
+        assert cache is not None and cache.is_dir()
+        sender = Sender(node.rpc, node.rpc.call("eth_accounts")[0])
+        for _ in range(300):  # more blocks than Anvil keeps in memory
+            sender.send(SOMEONE, b"", value=1)
+        assert not any(p.is_file() for p in cache.rglob("*"))
+    assert not cache.exists()
