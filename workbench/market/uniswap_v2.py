@@ -6,7 +6,7 @@ For fee 3000 these equal UniswapV2Library.getAmountOut/getAmountIn exactly (997/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from workbench.errors import InsufficientLiquidityError, MarketError
 from workbench.market.pool import Swap, check_amount, zero_for_one
@@ -69,12 +69,41 @@ class UniswapV2Pool:
 
     def _after(self, zfo: bool, amount_in: int, amount_out: int) -> UniswapV2Pool:
         if zfo:
-            return replace(
-                self, reserve0=self.reserve0 + amount_in, reserve1=self.reserve1 - amount_out
-            )
-        return replace(
-            self, reserve0=self.reserve0 - amount_out, reserve1=self.reserve1 + amount_in
+            r0, r1 = self.reserve0 + amount_in, self.reserve1 - amount_out
+        else:
+            r0, r1 = self.reserve0 - amount_out, self.reserve1 + amount_in
+        return UniswapV2Pool(
+            address=self.address,
+            token0=self.token0,
+            token1=self.token1,
+            reserve0=r0,
+            reserve1=r1,
+            fee=self.fee,
         )
+
+    def amount_out(
+        self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
+    ) -> int:
+        """Just the output of ``swap_exact_in`` (no next state): the screening fast path,
+        with the same checks inlined."""
+        if sqrt_price_limit_x96 is not None:
+            _no_limit(sqrt_price_limit_x96)
+        if type(amount_in) is not int or not 0 <= amount_in < 2**256:
+            check_amount(amount_in, "amount_in")
+        if token_in == self.token0:
+            r_in, r_out = self.reserve0, self.reserve1
+        elif token_in == self.token1:
+            r_in, r_out = self.reserve1, self.reserve0
+        elif zero_for_one(self.token0, self.token1, token_in):  # other letter case
+            r_in, r_out = self.reserve0, self.reserve1
+        else:
+            r_in, r_out = self.reserve1, self.reserve0
+        if r_in + amount_in > MAX_RESERVE:
+            _fits(r_in + amount_in)
+        if r_in <= 0 or r_out <= 0:
+            raise InsufficientLiquidityError("the pair has no liquidity")
+        with_fee = amount_in * (FEE_DENOMINATOR - self.fee)
+        return with_fee * r_out // (r_in * FEE_DENOMINATOR + with_fee)
 
     def swap_exact_in(
         self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None

@@ -72,6 +72,8 @@ class UniswapV3State:
     index: TickIndex | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.index is not None:
+            return  # derived by with_price from a validated state
         if self.tick_spacing <= 0:
             raise MarketError(f"tick_spacing must be positive, got {self.tick_spacing}")
         if not 0 <= self.fee < 1_000_000:
@@ -89,20 +91,41 @@ class UniswapV3State:
         for t in self.ticks:
             if t % self.tick_spacing:
                 raise MarketError(f"tick {t} is not a multiple of tick_spacing {self.tick_spacing}")
-        if self.index is None:
-            object.__setattr__(self, "index", TickIndex.of(self.ticks))
+        object.__setattr__(self, "index", TickIndex.of(self.ticks))
 
     @property
     def tokens(self) -> tuple[str, str]:
         return (self.token0, self.token1)
 
     def with_price(self, sqrt_price_x96: int, tick: int, liquidity: int) -> UniswapV3State:
-        """The state after a swap: same ticks (and tick index), new price and liquidity."""
-        return replace(self, sqrt_price_x96=sqrt_price_x96, tick=tick, liquidity=liquidity)
+        """The state after a swap: same ticks (and tick index), new price and liquidity.
+        Passing the index on marks it as derived from a validated state: no re-validation,
+        which would make every quote O(ticks)."""
+        return UniswapV3State(
+            address=self.address,
+            token0=self.token0,
+            token1=self.token1,
+            fee=self.fee,
+            tick_spacing=self.tick_spacing,
+            sqrt_price_x96=sqrt_price_x96,
+            tick=tick,
+            liquidity=liquidity,
+            ticks=self.ticks,
+            index=self.index,
+        )
 
     def with_ticks(self, ticks: Mapping[int, TickInfo], liquidity: int) -> UniswapV3State:
         """The state after a mint or burn: new tick set (index rebuilt), same price."""
         return replace(self, ticks=MappingProxyType(dict(ticks)), liquidity=liquidity, index=None)
+
+    def amount_out(
+        self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
+    ) -> int:
+        """Just the output of ``swap_exact_in`` (no next state): the screening fast path."""
+        check_amount(amount_in, "amount_in")
+        zfo = zero_for_one(self.token0, self.token1, token_in)
+        out = swap(self, zfo, amount_in, sqrt_price_limit_x96)
+        return -out.amount1 if zfo else -out.amount0
 
     def swap_exact_in(
         self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
