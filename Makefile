@@ -10,7 +10,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 STAMP_PY := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
 
-.PHONY: help setup test lint contracts doctor clean
+.PHONY: help setup test test-deep lint contracts doctor clean
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ contracts: $(STAMP_NPM) ## Compile contracts/src with forge + solcjs (cached by 
 test: ## Run the whole test suite (offline; real Anvil); "no tests collected" is a failure
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$code
+
+test-deep: ## The suite with the full differential-test counts (WORKBENCH_DEEP=1; slower)
+	@WORKBENCH_DEEP=1 $(MAKE) --no-print-directory test
 
 lint: ## ruff and mypy
 	$(BIN)/ruff check workbench live tests benchmarks

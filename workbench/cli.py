@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
@@ -44,26 +45,37 @@ def doctor() -> None:
 
 @app.command()
 def quote(
-    pool_state: Annotated[Path | None, typer.Option("--pool-state", help="STATE.json of one pool")] = None,
-    token_in: Annotated[str | None, typer.Option("--token-in", help="address of the token sold")] = None,
-    amount_in: Annotated[str | None, typer.Option("--amount-in", help="exact input (base units)")] = None,
-    amount_out: Annotated[str | None, typer.Option("--amount-out", help="exact output (base units)")] = None,
+    pool_state: Annotated[
+        Path | None, typer.Option("--pool-state", help="STATE.json of one pool")
+    ] = None,
+    token_in: Annotated[
+        str | None, typer.Option("--token-in", help="address of the token sold")
+    ] = None,
+    token_out: Annotated[
+        str | None, typer.Option("--token-out", help="token bought (pools of more than two tokens)")
+    ] = None,
+    amount_in: Annotated[
+        str | None, typer.Option("--amount-in", help="exact input (base units)")
+    ] = None,
+    amount_out: Annotated[
+        str | None, typer.Option("--amount-out", help="exact output (base units)")
+    ] = None,
     sqrt_price_limit_x96: Annotated[
         str | None, typer.Option("--sqrt-price-limit-x96", help="V3 price limit (Q64.96)")
     ] = None,
     batch: Annotated[
-        Path | None, typer.Option("--batch", help="REQUESTS.jsonl, one request per line ('-' = stdin)")
+        Path | None,
+        typer.Option("--batch", help="REQUESTS.jsonl, one request per line ('-' = stdin)"),
     ] = None,
 ) -> None:
     """Exact quote from a pool state: one JSON object, or one JSON line per batch request."""
     import json
-    import sys
 
     from workbench.errors import MarketError
     from workbench.market.quote import quote_lines, quote_request
 
     if batch is not None:
-        if pool_state or token_in or amount_in or amount_out or sqrt_price_limit_x96:
+        if pool_state or token_in or token_out or amount_in or amount_out or sqrt_price_limit_x96:
             _fail("--batch takes its requests from the file; drop the other options")
         with sys.stdin if str(batch) == "-" else _open(batch) as lines:
             for line in quote_lines(lines):
@@ -77,6 +89,7 @@ def quote(
         request = {
             "pool": json.loads(_open(pool_state).read()),
             "token_in": token_in,
+            "token_out": token_out,
             "amount_in": amount_in,
             "amount_out": amount_out,
             "sqrt_price_limit_x96": sqrt_price_limit_x96,
@@ -87,6 +100,49 @@ def quote(
     except (MarketError, ArithmeticError) as exc:
         print(json.dumps({"error": str(exc)}))
         raise typer.Exit(1) from None
+
+
+@app.command("pool-state")
+def pool_state(
+    rpc: Annotated[str, typer.Option("--rpc", help="node JSON-RPC URL")],
+    pool: Annotated[str, typer.Option("--pool", help="pool address")],
+    block: Annotated[str, typer.Option("--block", help="block number or 'latest'")] = "latest",
+    kind: Annotated[str | None, typer.Option("--kind", help="v2 or v3 (default: detect)")] = None,
+    fee: Annotated[
+        int, typer.Option("--fee", help="V2 fee in pips when the pair does not say")
+    ] = 3000,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write STATE.json here (default: stdout)")
+    ] = None,
+) -> None:
+    """Read a pool's state from a node (one batched round per step) and write STATE.json."""
+    import json
+
+    from workbench.chain.rpc import RpcClient
+    from workbench.errors import MarketError, RpcError, RpcTransportError
+    from workbench.market.fetch import fetch_pool_state
+    from workbench.market.state_json import pool_to_json
+
+    at: int | str = block
+    if block != "latest":
+        if not block.isdigit():
+            _fail(f"--block must be a block number or 'latest', got {block!r}")
+        at = int(block)
+    if kind not in (None, "v2", "v3"):
+        _fail(f"--kind must be v2 or v3, got {kind!r}")
+    try:
+        with RpcClient(rpc) as client:
+            state = fetch_pool_state(client, pool, block=at, kind=kind, fee=fee)  # type: ignore[arg-type]
+    except (MarketError, RpcError, RpcTransportError) as exc:
+        _fail(str(exc))
+    text = json.dumps(pool_to_json(state), indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)  # never a half-written STATE.json
+    console_err.print(f"wrote {out}")
 
 
 def _open(path: Path) -> TextIO:

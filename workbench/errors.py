@@ -84,3 +84,12 @@ class MarketError(WorkbenchError, ValueError):
 
 class InsufficientLiquidityError(MarketError):
     """The pool cannot provide the requested output (exact-output swaps, empty pools)."""
+
+
+class NotAPoolError(MarketError):
+    """The address is not a Uniswap V2 pair or V3 pool (of the kind asked for) at that block."""
+
+    def __init__(self, address: str, block: int, reason: str) -> None:
+        self.address = address
+        self.block = block
+        super().__init__(f"{address} at block {block}: {reason}")

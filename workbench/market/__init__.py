@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from workbench.market.balancer import BalancerWeightedPool
+from workbench.market.curve import CurveStableSwapPool
 from workbench.market.pool import Pool, Swap
+from workbench.market.solidly import SolidlyPool
 from workbench.market.uniswap_v2 import UniswapV2Pool, get_amount_in, get_amount_out
+from workbench.market.v3.state import TickInfo, UniswapV3State
 
-__all__ = ["Pool", "Swap", "UniswapV2Pool", "get_amount_in", "get_amount_out"]
+__all__ = [
+    "BalancerWeightedPool",
+    "CurveStableSwapPool",
+    "Pool",
+    "SolidlyPool",
+    "Swap",
+    "TickInfo",
+    "UniswapV2Pool",
+    "UniswapV3State",
+    "get_amount_in",
+    "get_amount_out",
+]

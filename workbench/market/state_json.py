@@ -6,6 +6,12 @@ Integers may be JSON numbers or decimal strings (up to 2**256 - 1); floats are r
 - ``{"kind": "uniswap_v3", "address", "token0", "token1", "fee", "tick_spacing",
   "sqrt_price_x96", "tick", "liquidity", "ticks": {"<tick>": {"liquidity_gross": N,
   "liquidity_net": N}}}``
+- ``{"kind": "solidly", "address", "token0", "token1", "reserve0", "reserve1", "stable": bool,
+  "fee": <basis points of 10_000>, "decimals0": 18, "decimals1": 18}``
+- ``{"kind": "curve_stableswap", "address", "tokens": [..], "balances": [..], "decimals": [..],
+  "amp": <A * a_precision>, "fee": <of 1e10>, "admin_fee": 0, "a_precision": 100}``
+- ``{"kind": "balancer_weighted", "address", "tokens": [..], "balances": [..], "weights":
+  [<1e18 = 100%>..], "decimals": [..], "swap_fee": <1e18 = 100%>, "legacy_pow": false}``
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from workbench.errors import MarketError
+from workbench.market.balancer import BalancerWeightedPool
+from workbench.market.curve import CurveStableSwapPool
 from workbench.market.pool import Pool
+from workbench.market.solidly import SolidlyPool
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.market.v3.state import TickInfo, UniswapV3State
 
@@ -103,7 +112,75 @@ def _v3(obj: Mapping[str, Any]) -> UniswapV3State:
     )
 
 
-PARSERS: dict[str, Callable[[Mapping[str, Any]], Pool]] = {"uniswap_v2": _v2, "uniswap_v3": _v3}
+def _flag(obj: Mapping[str, Any], key: str, default: bool | None = None) -> bool:
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise MarketError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _list(obj: Mapping[str, Any], key: str, parse: Callable[[Any, str], Any]) -> tuple[Any, ...]:
+    value = obj.get(key)
+    if not isinstance(value, list) or not value:
+        raise MarketError(f"{key} must be a non-empty list")
+    return tuple(parse(v, f"{key}[{i}]") for i, v in enumerate(value))
+
+
+def _addr(value: Any, name: str) -> str:
+    return _address({name: value}, name)
+
+
+def _solidly(obj: Mapping[str, Any]) -> SolidlyPool:
+    return SolidlyPool(
+        address=_address(obj, "address"),
+        token0=_address(obj, "token0"),
+        token1=_address(obj, "token1"),
+        reserve0=_field(obj, "reserve0"),
+        reserve1=_field(obj, "reserve1"),
+        stable=_flag(obj, "stable"),
+        fee=_field(obj, "fee"),
+        decimals0=_field(obj, "decimals0", default=18),
+        decimals1=_field(obj, "decimals1", default=18),
+    )
+
+
+def _curve(obj: Mapping[str, Any]) -> CurveStableSwapPool:
+    return CurveStableSwapPool(
+        address=_address(obj, "address"),
+        tokens=_list(obj, "tokens", _addr),
+        balances=_list(obj, "balances", parse_int),
+        decimals=_list(obj, "decimals", parse_int),
+        amp=_field(obj, "amp"),
+        fee=_field(obj, "fee"),
+        admin_fee=_field(obj, "admin_fee", default=0),
+        a_precision=_field(obj, "a_precision", default=100),
+    )
+
+
+def _balancer(obj: Mapping[str, Any]) -> BalancerWeightedPool:
+    return BalancerWeightedPool(
+        address=_address(obj, "address"),
+        tokens=_list(obj, "tokens", _addr),
+        balances=_list(obj, "balances", parse_int),
+        weights=_list(obj, "weights", parse_int),
+        decimals=_list(obj, "decimals", parse_int),
+        swap_fee=_field(obj, "swap_fee"),
+        legacy_pow=_flag(obj, "legacy_pow", False),
+    )
+
+
+PARSERS: dict[str, Callable[[Mapping[str, Any]], Pool]] = {
+    "uniswap_v2": _v2,
+    "uniswap_v3": _v3,
+    "solidly": _solidly,
+    "curve_stableswap": _curve,
+    "balancer_weighted": _balancer,
+}
+KINDS: dict[type, str] = {
+    SolidlyPool: "solidly",
+    CurveStableSwapPool: "curve_stableswap",
+    BalancerWeightedPool: "balancer_weighted",
+}
 
 
 def pool_from_json(obj: Any) -> Pool:
@@ -145,4 +222,8 @@ def pool_to_json(pool: Pool) -> dict[str, Any]:
                 for t, i in sorted(pool.ticks.items())
             },
         }
-    raise MarketError(f"no STATE.json form for {type(pool).__name__}")
+    kind = KINDS.get(type(pool))
+    if kind is None:
+        raise MarketError(f"no STATE.json form for {type(pool).__name__}")
+    fields = {f: getattr(pool, f) for f in pool.__dataclass_fields__}  # type: ignore[attr-defined]
+    return {"kind": kind, **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}}

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from eth_utils import function_signature_to_4byte_selector
 
 from workbench.chain.rpc import Call, RpcClient, RpcError
-from workbench.errors import MarketError
+from workbench.errors import MarketError, NotAPoolError
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.market.v3.tick_math import MAX_TICK, MIN_TICK
@@ -47,15 +47,6 @@ _REQUIRED: dict[PoolKind, tuple[str, ...]] = {
     "v2": ("token0", "token1", "getReserves"),
     "v3": _PROBES["v3"],
 }
-
-
-class NotAPoolError(MarketError):
-    """The address is not a Uniswap V2 pair or V3 pool (of the kind asked for) at that block."""
-
-    def __init__(self, address: str, block: int, reason: str) -> None:
-        self.address = address
-        self.block = block
-        super().__init__(f"{address} at block {block}: {reason}")
 
 
 def fetch_pool_state(
