@@ -93,3 +93,7 @@ class NotAPoolError(MarketError):
         self.address = address
         self.block = block
         super().__init__(f"{address} at block {block}: {reason}")
+
+
+class DatasetError(WorkbenchError, ValueError):
+    """A dataset is missing, corrupt, or would be made inconsistent; names the file and why."""

@@ -1,0 +1,136 @@
+"""The dataset tables and their column types.
+
+Hashes, addresses, calldata and log data are 0x-prefixed lowercase hex strings; wei amounts
+(value, gas prices, base fee) are decimal strings, because uint256 does not fit any parquet
+integer; counters that fit 64 bits (block number, gas, nonce, timestamps) are integers.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+SCHEMA_VERSION = 1
+
+Hex = pl.Utf8
+Wei = pl.Utf8  # decimal string of a uint256
+U64 = pl.UInt64
+
+BLOCKS: dict[str, pl.DataType] = {
+    "number": U64,
+    "hash": Hex,
+    "parent_hash": Hex,
+    "timestamp": U64,
+    "miner": Hex,
+    "gas_limit": U64,
+    "gas_used": U64,
+    "base_fee_per_gas": Wei,
+    "difficulty": Wei,
+    "extra_data": Hex,
+    "state_root": Hex,
+    "transactions_root": Hex,
+    "receipts_root": Hex,
+    "size": U64,
+    "transaction_count": U64,
+}
+
+TRANSACTIONS: dict[str, pl.DataType] = {
+    "block_number": U64,
+    "transaction_index": U64,
+    "hash": Hex,
+    "from": Hex,
+    "to": Hex,
+    "value": Wei,
+    "gas": U64,
+    "gas_price": Wei,
+    "max_fee_per_gas": Wei,
+    "max_priority_fee_per_gas": Wei,
+    "input": Hex,
+    "nonce": U64,
+    "type": U64,
+    "chain_id": U64,
+    "v": Wei,
+    "r": Hex,
+    "s": Hex,
+    "access_list": pl.Utf8,  # JSON text
+    "raw": Hex,  # the signed transaction, when known
+}
+
+RECEIPTS: dict[str, pl.DataType] = {
+    "block_number": U64,
+    "transaction_index": U64,
+    "transaction_hash": Hex,
+    "status": U64,
+    "gas_used": U64,
+    "cumulative_gas_used": U64,
+    "effective_gas_price": Wei,
+    "contract_address": Hex,
+    "type": U64,
+}
+
+LOGS: dict[str, pl.DataType] = {
+    "block_number": U64,
+    "transaction_index": U64,
+    "log_index": U64,
+    "transaction_hash": Hex,
+    "address": Hex,
+    "topics": pl.List(pl.Utf8),
+    "data": Hex,
+}
+
+MEMPOOL: dict[str, pl.DataType] = {
+    "hash": Hex,
+    "first_seen_ms": pl.Int64,  # unix time in milliseconds
+    "source": pl.Utf8,  # who saw it: a node URL's host, "mempool-dumpster", "devnet"...
+    "raw": Hex,
+    "from": Hex,
+    "to": Hex,
+    "nonce": U64,
+    "value": Wei,
+    "gas": U64,
+    "gas_price": Wei,
+    "max_fee_per_gas": Wei,
+    "max_priority_fee_per_gas": Wei,
+    "input": Hex,
+    "type": U64,
+    "chain_id": U64,
+    "included_block": U64,  # filled when joined with the block that included it
+}
+
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "blocks": BLOCKS,
+    "transactions": TRANSACTIONS,
+    "receipts": RECEIPTS,
+    "logs": LOGS,
+    "mempool": MEMPOOL,
+}
+BLOCK_TABLES = ("blocks", "transactions", "receipts", "logs")
+"""Tables keyed by block number (appended by block range); ``mempool`` is keyed by time."""
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "blocks": ("number", "hash", "parent_hash", "timestamp", "gas_limit", "gas_used"),
+    "transactions": (
+        "block_number",
+        "transaction_index",
+        "hash",
+        "from",
+        "nonce",
+        "gas",
+        "input",
+        "value",
+    ),
+    "receipts": (
+        "block_number",
+        "transaction_index",
+        "transaction_hash",
+        "gas_used",
+        "cumulative_gas_used",
+    ),
+    "logs": ("block_number", "transaction_index", "log_index", "address", "topics", "data"),
+    "mempool": ("hash", "first_seen_ms", "source"),
+}
+"""Columns that must be present and non-null; the others may be null (e.g. ``raw`` when the
+signed bytes are unknown, ``base_fee_per_gas`` before London)."""
+
+
+def empty(table: str) -> pl.DataFrame:
+    return pl.DataFrame(schema=TABLES[table])
