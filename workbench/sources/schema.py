@@ -11,9 +11,10 @@ import polars as pl
 
 SCHEMA_VERSION = 1
 
-Hex = pl.Utf8
-Wei = pl.Utf8  # decimal string of a uint256
-U64 = pl.UInt64
+Hex = pl.String()
+Wei = pl.String()  # decimal string of a uint256
+U64 = pl.UInt64()
+Text = pl.String()
 
 BLOCKS: dict[str, pl.DataType] = {
     "number": U64,
@@ -51,7 +52,7 @@ TRANSACTIONS: dict[str, pl.DataType] = {
     "v": Wei,
     "r": Hex,
     "s": Hex,
-    "access_list": pl.Utf8,  # JSON text
+    "access_list": Text,  # JSON text
     "raw": Hex,  # the signed transaction, when known
 }
 
@@ -73,14 +74,14 @@ LOGS: dict[str, pl.DataType] = {
     "log_index": U64,
     "transaction_hash": Hex,
     "address": Hex,
-    "topics": pl.List(pl.Utf8),
+    "topics": pl.List(pl.String()),
     "data": Hex,
 }
 
 MEMPOOL: dict[str, pl.DataType] = {
     "hash": Hex,
-    "first_seen_ms": pl.Int64,  # unix time in milliseconds
-    "source": pl.Utf8,  # who saw it: a node URL's host, "mempool-dumpster", "devnet"...
+    "first_seen_ms": pl.Int64(),  # unix time in milliseconds
+    "source": Text,  # who saw it: a node URL's host, "mempool-dumpster", "devnet"...
     "raw": Hex,
     "from": Hex,
     "to": Hex,
