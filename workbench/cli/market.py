@@ -1,46 +1,14 @@
-"""The ``workbench`` command (typer). Thin: parses arguments and calls library functions."""
+"""`workbench quote` and `workbench pool-state`: exact quotes from pool states."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-app = typer.Typer(
-    help="MEV research and execution workbench.", no_args_is_help=True, add_completion=False
-)
-console = Console()
-console_err = Console(stderr=True)
-
-
-@app.callback()
-def _main() -> None:
-    """MEV research and execution workbench for EVM chains."""
-
-
-@app.command()
-def doctor() -> None:
-    """Print tool versions and check that each works; exit 1 with what to do if not."""
-    from workbench.doctor import root_hint, run_checks
-
-    checks = run_checks()
-    table = Table(title=f"workbench doctor ({root_hint()})")
-    table.add_column("check")
-    table.add_column("status")
-    table.add_column("detail")
-    for c in checks:
-        status = "[green]ok[/green]" if c.ok else "[red]FAIL[/red]"
-        table.add_row(c.name, status, c.detail if c.ok else f"{c.detail}\n→ {c.fix}")
-    console.print(table)
-    failed = [c.name for c in checks if not c.ok]
-    if failed:
-        console.print(f"[red]{len(failed)} check(s) failed: {', '.join(failed)}[/red]")
-        raise typer.Exit(1)
-    console.print("[green]all checks passed[/green]")
+from workbench.cli.common import app, console_err, fail, open_text
 
 
 @app.command()
@@ -76,18 +44,18 @@ def quote(
 
     if batch is not None:
         if pool_state or token_in or token_out or amount_in or amount_out or sqrt_price_limit_x96:
-            _fail("--batch takes its requests from the file; drop the other options")
-        with sys.stdin if str(batch) == "-" else _open(batch) as lines:
+            fail("--batch takes its requests from the file; drop the other options")
+        with sys.stdin if str(batch) == "-" else open_text(batch) as lines:
             for line in quote_lines(lines):
                 sys.stdout.write(line + "\n")
         return
     if pool_state is None or token_in is None:
-        _fail(
+        fail(
             "give --pool-state STATE.json --token-in ADDR and --amount-in N or --amount-out N (or --batch FILE)"
         )
     try:
         request = {
-            "pool": json.loads(_open(pool_state).read()),
+            "pool": json.loads(open_text(pool_state).read()),
             "token_in": token_in,
             "token_out": token_out,
             "amount_in": amount_in,
@@ -96,7 +64,7 @@ def quote(
         }
         print(json.dumps(quote_request(request)))
     except json.JSONDecodeError as exc:
-        _fail(f"{pool_state} is not valid JSON: {exc}")
+        fail(f"{pool_state} is not valid JSON: {exc}")
     except (MarketError, ArithmeticError) as exc:
         print(json.dumps({"error": str(exc)}))
         raise typer.Exit(1) from None
@@ -126,15 +94,15 @@ def pool_state(
     at: int | str = block
     if block != "latest":
         if not block.isdigit():
-            _fail(f"--block must be a block number or 'latest', got {block!r}")
+            fail(f"--block must be a block number or 'latest', got {block!r}")
         at = int(block)
     if kind not in (None, "v2", "v3"):
-        _fail(f"--kind must be v2 or v3, got {kind!r}")
+        fail(f"--kind must be v2 or v3, got {kind!r}")
     try:
         with RpcClient(rpc) as client:
             state = fetch_pool_state(client, pool, block=at, kind=kind, fee=fee)  # type: ignore[arg-type]
     except (MarketError, RpcError, RpcTransportError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     text = json.dumps(pool_to_json(state), indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
@@ -143,19 +111,3 @@ def pool_state(
     tmp.write_text(text)
     tmp.replace(out)  # never a half-written STATE.json
     console_err.print(f"wrote {out}")
-
-
-def _open(path: Path) -> TextIO:
-    try:
-        return path.open()
-    except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror}")
-
-
-def _fail(message: str) -> NoReturn:
-    console_err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
-if __name__ == "__main__":
-    app()

@@ -1,0 +1,33 @@
+"""The typer app and what every command shares: consoles and usage errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="MEV research and execution workbench.", no_args_is_help=True, add_completion=False
+)
+console = Console()
+console_err = Console(stderr=True)
+
+
+@app.callback()
+def _main() -> None:
+    """MEV research and execution workbench for EVM chains."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """A usage or input error: one red line on stderr, no traceback, exit ``code``."""
+    console_err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def open_text(path: Path) -> TextIO:
+    try:
+        return path.open()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
