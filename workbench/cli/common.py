@@ -22,7 +22,7 @@ def _main() -> None:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """A usage or input error: one red line on stderr, no traceback, exit ``code``."""
-    console_err.print(f"[red]error:[/red] {message}")
+    console_err.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
