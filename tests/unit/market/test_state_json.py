@@ -109,3 +109,11 @@ def test_bad_states_say_what_is_wrong() -> None:
         pool_from_json({**STATES[2], "stable": "yes"})
     with pytest.raises(MarketError, match="unknown pool kind"):
         pool_from_json({**STATES[0], "kind": None})
+
+
+def test_market_exports_resolve() -> None:
+    import workbench.market as market
+
+    assert market.__all__ == sorted(market.__all__)
+    for name in market.__all__:
+        assert getattr(market, name) is not None
