@@ -1,0 +1,105 @@
+"""What the importers share: value checks (the caller names the file, row and field of a
+``BadValue``), the refusal to mix chains, and the summary an import returns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import DatasetError
+from workbench.sources.dataset import MANIFEST, Dataset
+
+U64_MAX = 2**64 - 1
+U256_MAX = 2**256 - 1
+_HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
+_DECIMAL = re.compile(r"[0-9]+\Z")
+
+
+class BadValue(ValueError):
+    """A value that does not fit its field; the caller adds where it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import added to ``out``; ``dropped`` counts the non-null values of input fields
+    the dataset has no column for, keyed ``file.field``."""
+
+    out: Path
+    rows: dict[str, int]
+    parts: int
+    block_range: tuple[int, int] | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def check_target(out: Path, chain_id: int) -> None:
+    """Refuses, before any work, to import chain ``chain_id`` into a dataset of another chain."""
+    if (out / MANIFEST).exists():
+        held = Dataset.open(out, verify=False).chain_id
+        if held != chain_id:
+            raise DatasetError(
+                f"{out} holds chain {held}, not {chain_id}; choose another --out "
+                "(or pass --chain-id if the input really is that chain)"
+            )
+
+
+def integer(value: Any, limit: int) -> int | None:
+    """A non-negative integer up to ``limit`` from a JSON number or a decimal string ("" and
+    None are missing)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _DECIMAL.match(value):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadValue(f"is not a non-negative integer: {value!r}")
+    if not 0 <= value <= limit:
+        raise BadValue(f"is out of range (0..{limit}): {value}")
+    return value
+
+
+def u64(value: Any) -> int | None:
+    return integer(value, U64_MAX)
+
+
+def wei(value: Any) -> str | None:
+    """A uint256 as the decimal string the dataset stores."""
+    n = integer(value, U256_MAX)
+    return None if n is None else str(n)
+
+
+def hex_of(nbytes: int | None) -> Callable[[Any], str | None]:
+    """A checker for 0x-hex of exactly ``nbytes`` bytes (any whole number of bytes if None),
+    returned lowercase."""
+
+    def check(value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not _HEX.match(value) or len(value) % 2:
+            raise BadValue(f"is not 0x-prefixed hex bytes: {_short(value)}")
+        if nbytes is not None and len(value) != 2 + 2 * nbytes:
+            raise BadValue(f"is not {nbytes} bytes of hex: {_short(value)}")
+        return value.lower()
+
+    return check
+
+
+address = hex_of(20)
+hash32 = hex_of(32)
+data = hex_of(None)
+
+
+def topics(value: Any) -> list[str] | None:
+    """Log topics: a JSON list, or ethereum-etl's comma-joined CSV cell."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise BadValue(f"is not a list of topics: {_short(value)}")
+    return [str(hash32(t)) for t in items if t != ""]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
