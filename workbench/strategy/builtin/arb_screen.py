@@ -1,0 +1,103 @@
+"""Screening shared by the arbitrage strategies: size every candidate cycle exactly, keep the
+ones that pay for gas and the bid, and choose a set that touches each pool at most once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import Field
+
+from workbench.market.graph import Cycle
+from workbench.market.sizing import optimal_input
+from workbench.market.uniswap_v2 import UniswapV2Pool
+from workbench.market.v3.state import UniswapV3State
+from workbench.strategy.api import StrategyConfig
+from workbench.strategy.context import StrategyContext
+from workbench.strategy.intents import ArbIntent
+
+EXECUTABLE = (UniswapV2Pool, UniswapV3State)  # the hop kinds Executor.sol can trade
+
+
+class ArbConfig(StrategyConfig):
+    """Costs and thresholds of an arbitrage strategy; amounts in wei of the base token."""
+
+    min_net_profit: int = Field(
+        10**14, ge=0, description="after gas and bid", json_schema_extra={"tunable": [0, 10**16]}
+    )
+    bid_bps: int = Field(
+        5_000,
+        ge=0,
+        le=9_999,
+        description="share of profit paid to coinbase",
+        json_schema_extra={"tunable": [0, 9_900]},
+    )
+    priority_fee: int = Field(0, ge=0, description="wei per gas on top of the base fee")
+    gas_base: int = Field(60_000, gt=0, description="Executor call overhead")
+    gas_per_v2_hop: int = Field(70_000, gt=0)
+    gas_per_v3_hop: int = Field(110_000, gt=0)
+    max_input: int | None = Field(None, gt=0, description="largest amount_in (the capital at hand)")
+    max_hops: int = Field(3, ge=2, le=3)
+
+
+def gas_estimate(cycle: Cycle, cfg: ArbConfig) -> int:
+    per_hop = (
+        cfg.gas_per_v2_hop if isinstance(h.pool, UniswapV2Pool) else cfg.gas_per_v3_hop
+        for h in cycle.hops
+    )
+    return cfg.gas_base + sum(per_hop)
+
+
+def min_profit_for(gas_cost: int, bid_bps: int) -> int:
+    """The least gross profit for which gross - bid - gas >= 0: the Executor's minProfit,
+    so the bundle reverts instead of losing money."""
+    return -(-gas_cost * 10_000 // (10_000 - bid_bps))
+
+
+def screen(
+    ctx: StrategyContext,
+    cycles: Iterable[Cycle],
+    cfg: ArbConfig,
+    name: str,
+    after_tx: str | None = None,
+) -> list[ArbIntent]:
+    """Profitable, non-conflicting intents for ``cycles`` on the context's pool states."""
+    fee_per_gas = ctx.block.base_fee + cfg.priority_fee
+    found: list[tuple[int, ArbIntent]] = []
+    for cycle in cycles:
+        if len(cycle.hops) > cfg.max_hops or not all(
+            h.pool.address.lower() in ctx.pools for h in cycle.hops
+        ):
+            continue
+        current = cycle.with_pools(ctx.pools)
+        if not all(isinstance(h.pool, EXECUTABLE) for h in current.hops):
+            continue
+        sized = optimal_input(current, max_input=cfg.max_input)
+        if sized is None:
+            continue
+        gas = gas_estimate(current, cfg)
+        gas_cost = gas * fee_per_gas
+        bid = sized.profit * cfg.bid_bps // 10_000
+        net = sized.profit - bid - gas_cost
+        if net < cfg.min_net_profit:
+            continue
+        intent = ArbIntent(
+            strategy=name,
+            cycle=current,
+            amount_in=sized.amount_in,
+            expected_profit=sized.profit,
+            min_profit=min_profit_for(gas_cost, cfg.bid_bps),
+            gas_estimate=gas,
+            bid_bps=cfg.bid_bps,
+            priority_fee=cfg.priority_fee,
+            after_tx=after_tx,
+        )
+        found.append((net, intent))
+    chosen: list[ArbIntent] = []
+    used: set[str] = set()
+    for _, intent in sorted(found, key=lambda pair: (-pair[0], pair[1].key)):
+        pools = {p.address.lower() for p in intent.cycle.pools}
+        if pools & used:
+            continue  # its pools are already traded by a better intent in this block
+        used |= pools
+        chosen.append(intent)
+    return chosen
