@@ -7,6 +7,7 @@ from typing import NoReturn, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     help="MEV research and execution workbench.", no_args_is_help=True, add_completion=False
@@ -22,7 +23,7 @@ def _main() -> None:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """A usage or input error: one red line on stderr, no traceback, exit ``code``."""
-    console_err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    console_err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
