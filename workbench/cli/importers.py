@@ -52,7 +52,7 @@ def ethereum_etl(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except DatasetError as exc:
-            fail(escape(str(exc)))
+            fail(str(exc))
     assert summary.block_range is not None
     first, last = summary.block_range
     rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
@@ -83,7 +83,7 @@ def mempool_dumpster(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except DatasetError as exc:
-            fail(escape(str(exc)))
+            fail(str(exc))
     n = summary.rows["mempool"]
     console.print(
         f"imported {n:,} pending transactions into {escape(str(out))} ({summary.parts} part(s))",
