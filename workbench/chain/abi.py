@@ -66,3 +66,18 @@ def custom_error_selector(contract: str, error: str) -> bytes:
             sig = f"{error}({','.join(_type_of(p) for p in item['inputs'])})"
             return function_signature_to_4byte_selector(sig)
     raise ContractError(f"{contract} has no error {error!r}")
+
+
+def decode_custom_error(contract: str, data: bytes) -> str | None:
+    """``Name(arg, ...)`` for revert data that is one of ``contract``'s custom errors."""
+    for item in artifact(contract).abi:
+        if item.get("type") != "error":
+            continue
+        types = [_type_of(p) for p in item["inputs"]]
+        if data[:4] == function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})"):
+            try:
+                args = decode(types, data[4:])
+            except Exception:  # malformed arguments: still name the error
+                return f"{item['name']}(?)"
+            return f"{item['name']}({', '.join(str(a) for a in args)})"
+    return None

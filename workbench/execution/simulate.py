@@ -1,0 +1,140 @@
+"""EVM-exact simulation of a bundle on Anvil at its modelled position in the next block.
+
+Between ``evm_snapshot`` and ``evm_revert``: the block environment is set (timestamp, base
+fee, coinbase), the transactions that come before ours are sent (a backrun's target), then
+ours, and one block is mined. What happened is read from the receipts and balances: the
+Executor's profit-token gain plus the bid it paid is the gross profit, and the coinbase's gain
+minus every transaction's priority fee is the bid. Nothing of it survives the revert.
+A failed bundle is an ``Outcome``, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from workbench.chain.abi import decode_custom_error, decode_result, encode_call
+from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.rpc import RpcError
+from workbench.chain.transact import describe_revert, revert_data
+from workbench.execution.bundle import ExecutionConfig, executor_calldata, gas_limit_from, sign_call
+from workbench.strategy.context import BlockEnv
+from workbench.strategy.intents import ArbIntent
+
+SIM_GAS_LIMIT = 3_000_000  # generous: the simulation measures the gas actually used
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimResult:
+    status: str  # "success" | "reverted" | "error"
+    gas_used: int = 0
+    profit: int = 0  # gross, in the cycle's base token
+    bid_paid: int = 0  # wei to the coinbase beyond priority fees
+    gas_cost: int = 0  # wei: gas_used * effective gas price
+    gas_limit: int = 0  # what a real bundle would send (gas used + margin)
+    revert_reason: str | None = None
+    tx_hash: str | None = None
+
+
+class AnvilSimulator:
+    """Simulates intents on an Anvil that holds the parent block's state."""
+
+    def __init__(self, node: AnvilControl, account: LocalAccount, cfg: ExecutionConfig) -> None:
+        self.node = node
+        self.rpc = node.rpc
+        self.account = account
+        self.cfg = cfg
+
+    def _balance(self, token: str, who: str) -> int:
+        data = encode_call("TestERC20", "balanceOf", [who])
+        reply = self.rpc.call("eth_call", [{"to": token, "data": "0x" + data.hex()}, "latest"])
+        return int(decode_result("TestERC20", "balanceOf", reply)[0])
+
+    def _eth(self, who: str) -> int:
+        return int(self.rpc.call("eth_getBalance", [who, "latest"]), 16)
+
+    def simulate(
+        self, intent: ArbIntent, block: BlockEnv, coinbase: str, before: Sequence[str] = ()
+    ) -> SimResult:
+        """Runs ``before`` (raw signed txs) then the intent's transaction in block ``block``."""
+        snap = self.node.snapshot()
+        try:
+            return self._run(intent, block, coinbase, before)
+        except RpcError as err:
+            return SimResult(status="error", revert_reason=f"{err.method}: {err.message}")
+        finally:
+            self.node.revert(snap)
+
+    def _run(
+        self, intent: ArbIntent, block: BlockEnv, coinbase: str, before: Sequence[str]
+    ) -> SimResult:
+        base = intent.cycle.base
+        executor = self.cfg.executor
+        nonce = int(self.rpc.call("eth_getTransactionCount", [self.account.address, "latest"]), 16)
+        data = executor_calldata(intent, self.cfg.v3_factories)
+        tx = sign_call(
+            self.account,
+            self.cfg,
+            executor,
+            data,
+            nonce=nonce,
+            gas_limit=SIM_GAS_LIMIT,
+            base_fee=block.base_fee,
+            priority_fee=intent.priority_fee,
+        )
+        self.rpc.call("anvil_setCoinbase", [coinbase])
+        self.node.set_next_base_fee(block.base_fee)
+        token_before = self._balance(base, executor)
+        coinbase_before = self._eth(coinbase)
+        hashes = [self.rpc.call("eth_sendRawTransaction", [raw]) for raw in before]
+        hashes.append(self.rpc.call("eth_sendRawTransaction", [tx.raw]))
+        self.node.mine(timestamp=block.timestamp)
+        receipts = [self.rpc.call("eth_getTransactionReceipt", [h]) for h in hashes]
+        if any(r is None for r in receipts):
+            return SimResult(
+                status="error",
+                revert_reason="a transaction was not included in the simulated block",
+            )
+        ours = receipts[-1]
+        gas_used = int(ours["gasUsed"], 16)
+        gas_cost = gas_used * int(ours["effectiveGasPrice"], 16)
+        if int(ours["status"], 16) != 1:
+            return SimResult(
+                status="reverted",
+                gas_used=gas_used,
+                gas_cost=gas_cost,
+                tx_hash=tx.hash,
+                revert_reason=self._why(executor, data, block),
+            )
+        priority_fees = sum(
+            int(r["gasUsed"], 16) * (int(r["effectiveGasPrice"], 16) - block.base_fee)
+            for r in receipts
+        )
+        bid = self._eth(coinbase) - coinbase_before - priority_fees
+        profit = self._balance(base, executor) - token_before + bid
+        return SimResult(
+            status="success",
+            gas_used=gas_used,
+            profit=profit,
+            bid_paid=bid,
+            gas_cost=gas_cost,
+            gas_limit=gas_limit_from(gas_used, self.cfg),
+            tx_hash=tx.hash,
+        )
+
+    def _why(self, executor: str, data: bytes, block: BlockEnv) -> str:
+        """The revert reason, from the same call on the parent state."""
+        call = {
+            "from": self.account.address,
+            "to": executor,
+            "data": "0x" + data.hex(),
+            "gas": hex(SIM_GAS_LIMIT),
+        }
+        try:
+            self.rpc.call("eth_call", [call, hex(block.number - 1)])
+        except RpcError as err:
+            data = revert_data(err)
+            return decode_custom_error("Executor", data) or describe_revert(data)
+        return "reverted in the block but not alone on the parent state"
