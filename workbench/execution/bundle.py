@@ -88,7 +88,7 @@ def sign_call(
     priority_fee: int,
 ) -> SignedTx:
     """A signed EIP-1559 call from ``account`` (type 2, chain id from ``cfg``)."""
-    tx = {
+    tx: dict[str, Any] = {
         "type": 2,
         "chainId": cfg.chain_id,
         "nonce": nonce,
