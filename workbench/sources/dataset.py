@@ -212,11 +212,12 @@ class Dataset:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        """Exclusive write access; the manifest is re-read under the lock, so appends by
+        another process since this one opened the dataset are kept, not overwritten."""
         with (self.root / ".lock").open("w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DatasetError(f"{self.root} is being written by another process") from None
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            fresh = Dataset.open(self.root, verify=False).manifest
+            self.manifest = fresh
             yield
 
     def append_blocks(self, first: int, last: int, tables: Mapping[str, pl.DataFrame]) -> None:
@@ -227,12 +228,6 @@ class Dataset:
         missing = set(BLOCK_TABLES) - set(tables)
         if missing:
             raise DatasetError(f"append_blocks needs all block tables; missing {sorted(missing)}")
-        for part in self.parts("blocks"):
-            assert part.first_block is not None and part.last_block is not None
-            if first <= part.last_block and last >= part.first_block:
-                raise DatasetError(
-                    f"blocks {first}-{last} overlap {part.first_block}-{part.last_block} already in {self.root}"
-                )
         frames = {t: conform(t, tables[t]) for t in BLOCK_TABLES}
         numbers = frames["blocks"]["number"]
         if (
@@ -246,6 +241,7 @@ class Dataset:
             if bn.len() and (bn.min() < first or bn.max() > last):  # type: ignore[operator]
                 raise DatasetError(f"{t} has rows outside blocks {first}-{last}")
         with self._locked():
+            self._check_free(first, last)
             for t in BLOCK_TABLES:
                 self._write_part(t, f"{first:012d}-{last:012d}", frames[t], first, last)
             current = self.block_range
@@ -256,6 +252,14 @@ class Dataset:
             )
             self.manifest["block_range"] = [lo, hi]
             self._save_manifest()
+
+    def _check_free(self, first: int, last: int) -> None:
+        for part in self.parts("blocks"):
+            assert part.first_block is not None and part.last_block is not None
+            if first <= part.last_block and last >= part.first_block:
+                raise DatasetError(
+                    f"blocks {first}-{last} overlap {part.first_block}-{part.last_block} already in {self.root}"
+                )
 
     def append_mempool(self, df: pl.DataFrame) -> None:
         """Adds pending-transaction rows (one part per call)."""

@@ -131,3 +131,16 @@ def test_a_crash_before_the_manifest_leaves_the_old_dataset(
     assert reopened.block_range == (0, 3) and reopened.missing_blocks(0, 7) == [(4, 7)]
     reopened.append_blocks(4, 7, block_tables(4, 7))
     assert Dataset.open(tmp_path / "d").rows("blocks") == 8
+
+
+def test_two_writers_keep_each_others_appends(tmp_path: Path) -> None:
+    """Two handles on one dataset (e.g. a recorder and a block ingest): no entry is lost."""
+    Dataset.create(tmp_path / "d", chain_id=1, source="test")
+    a, b = Dataset.open(tmp_path / "d"), Dataset.open(tmp_path / "d")
+    a.append_blocks(0, 3, block_tables(0, 3))
+    b.append_mempool(pl.DataFrame({"hash": ["0x01"], "first_seen_ms": [1], "source": ["node"]}))
+    with pytest.raises(DatasetError, match="overlap"):
+        b.append_blocks(2, 5, block_tables(2, 5))  # b sees a's blocks although it opened before
+    b.append_blocks(4, 5, block_tables(4, 5))
+    final = Dataset.open(tmp_path / "d")
+    assert final.block_range == (0, 5) and final.rows("mempool") == 1 and final.rows("blocks") == 6
