@@ -36,8 +36,10 @@ class HttpTransport:
         cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         conn = cls(self._host, self._port, timeout=self.timeout)
         conn.connect()
-        self._poll = select.poll()
-        self._poll.register(conn.sock, select.POLLIN)
+        self._poll = None
+        if conn.sock is not None:  # None under HTTP recorders such as vcrpy
+            self._poll = select.poll()
+            self._poll.register(conn.sock, select.POLLIN)
         self._conn = conn
         return conn
 
@@ -62,7 +64,7 @@ class HttpTransport:
             self.close()
             detail = str(exc) or "connection closed without a reply"
             raise TransportFault(f"connection failed: {type(exc).__name__}: {detail}") from None
-        if resp.will_close:
+        if getattr(resp, "will_close", True):
             self.close()
         if resp.status != 200:
             retryable = resp.status == 429 or resp.status >= 500
