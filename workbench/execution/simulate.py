@@ -10,10 +10,12 @@ A failed bundle is an ``Outcome``, never an exception.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from workbench.chain.abi import decode_custom_error, decode_result, encode_call
 from workbench.chain.anvil_control import AnvilControl
@@ -23,7 +25,30 @@ from workbench.execution.bundle import ExecutionConfig, executor_calldata, gas_l
 from workbench.strategy.context import BlockEnv
 from workbench.strategy.intents import ArbIntent
 
-SIM_GAS_LIMIT = 3_000_000  # generous: the simulation measures the gas actually used
+WETH_WITHDRAWAL = "0x" + keccak(b"Withdrawal(address,uint256)").hex()
+SIM_GAS_LIMIT = 3_000_000  # at most; the simulation measures the gas actually used
+
+
+def unwrapped_by(logs: Sequence[Mapping[str, Any]], weth: str, holder: str | None = None) -> int:
+    """WETH unwrapped in ``logs`` (WETH9 ``Withdrawal`` events), by ``holder`` if given."""
+    total = 0
+    for log in logs:
+        topics = log["topics"]
+        if (
+            log["address"].lower() != weth.lower()
+            or not topics
+            or topics[0].lower() != WETH_WITHDRAWAL
+        ):
+            continue
+        if holder is None or int(topics[1], 16) == int(holder, 16):
+            total += int(log["data"], 16)
+    return total
+
+
+def sim_gas_limit(intent: ArbIntent, block: BlockEnv, gas_left: int | None = None) -> int:
+    """Twice the strategy's estimate (at least 300k), within the room left in the block."""
+    room = block.gas_limit if gas_left is None else gas_left
+    return min(SIM_GAS_LIMIT, max(2 * intent.gas_estimate, 300_000), room)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,19 +81,36 @@ class AnvilSimulator:
         return int(self.rpc.call("eth_getBalance", [who, "latest"]), 16)
 
     def simulate(
-        self, intent: ArbIntent, block: BlockEnv, coinbase: str, before: Sequence[str] = ()
+        self,
+        intent: ArbIntent,
+        block: BlockEnv,
+        coinbase: str,
+        before: Sequence[str] = (),
+        gas_left: int | None = None,
     ) -> SimResult:
-        """Runs ``before`` (raw signed txs) then the intent's transaction in block ``block``."""
+        """Runs ``before`` (raw signed txs) then the intent's transaction in block ``block``;
+        ``gas_left`` is the block's room after ``before`` (its gas limit by default)."""
+        if gas_left is not None and gas_left < 21_000:
+            return SimResult(
+                status="error",
+                revert_reason=f"no room left in block {block.number} after the target",
+            )
         snap = self.node.snapshot()
         try:
-            return self._run(intent, block, coinbase, before)
+            return self._run(intent, block, coinbase, before, gas_left)
         except RpcError as err:
             return SimResult(status="error", revert_reason=f"{err.method}: {err.message}")
         finally:
             self.node.revert(snap)
+            self.rpc.call("anvil_dropAllTransactions")  # nothing of the simulation stays pending
 
     def _run(
-        self, intent: ArbIntent, block: BlockEnv, coinbase: str, before: Sequence[str]
+        self,
+        intent: ArbIntent,
+        block: BlockEnv,
+        coinbase: str,
+        before: Sequence[str],
+        gas_left: int | None,
     ) -> SimResult:
         base = intent.cycle.base
         executor = self.cfg.executor
@@ -80,7 +122,7 @@ class AnvilSimulator:
             executor,
             data,
             nonce=nonce,
-            gas_limit=SIM_GAS_LIMIT,
+            gas_limit=sim_gas_limit(intent, block, gas_left),
             base_fee=block.base_fee,
             priority_fee=intent.priority_fee,
         )
@@ -112,7 +154,14 @@ class AnvilSimulator:
             int(r["gasUsed"], 16) * (int(r["effectiveGasPrice"], 16) - block.base_fee)
             for r in receipts
         )
-        bid = self._eth(coinbase) - coinbase_before - priority_fees
+        # Our bid is the WETH our Executor unwrapped for the coinbase; the transactions before
+        # ours (a backrun's target) may pay the coinbase too, so its gain alone is not ours.
+        bid = unwrapped_by(ours["logs"], base, executor)
+        coinbase_gain = self._eth(coinbase) - coinbase_before - priority_fees
+        if coinbase_gain < bid:
+            return SimResult(
+                status="error", revert_reason=f"coinbase gained {coinbase_gain} < our bid {bid}"
+            )
         profit = self._balance(base, executor) - token_before + bid
         return SimResult(
             status="success",

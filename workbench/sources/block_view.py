@@ -1,0 +1,71 @@
+"""A dataset's blocks one at a time, as a replay consumes them: header, transactions in order
+(with raw bytes), recorded receipts, logs, and which transactions were public (first seen in
+the mempool, and when)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from workbench.errors import DatasetError
+from workbench.sources.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class BlockData:
+    number: int
+    timestamp: int
+    base_fee: int
+    miner: str
+    gas_limit: int
+    transactions: list[dict[str, Any]]  # in block order
+    receipts: dict[str, dict[str, Any]]  # by transaction hash
+    logs: list[dict[str, Any]]  # in log order
+    first_seen_ms: dict[str, int] = field(default_factory=dict)  # public transactions only
+
+    def logs_of(self, tx_hash: str) -> list[dict[str, Any]]:
+        return [log for log in self.logs if log["transaction_hash"] == tx_hash]
+
+
+def load_blocks(ds: Dataset, first: int, last: int) -> Iterator[BlockData]:
+    """Blocks ``first..last`` in order; every one must be in the dataset."""
+    held = ds.block_range
+    if held is None or first < held[0] or last > held[1]:
+        span = "nothing" if held is None else f"blocks {held[0]}-{held[1]}"
+        raise DatasetError(f"{ds.root} holds {span}; blocks {first}-{last} were asked for")
+    blocks = ds.read("blocks", (first, last)).sort("number")
+    txs = _grouped(ds.read("transactions", (first, last)).sort("block_number", "transaction_index"))
+    receipts = _grouped(ds.read("receipts", (first, last)))
+    logs = _grouped(ds.read("logs", (first, last)).sort("block_number", "log_index"))
+    seen = ds.read("mempool").filter(pl.col("included_block").is_between(first, last))
+    first_seen = {
+        h: int(t)
+        for h, t in zip(seen["hash"].to_list(), seen["first_seen_ms"].to_list(), strict=True)
+    }
+    for b in blocks.iter_rows(named=True):
+        n = b["number"]
+        block_txs = txs.get(n, [])
+        yield BlockData(
+            number=n,
+            timestamp=b["timestamp"],
+            base_fee=int(b["base_fee_per_gas"] or 0),
+            miner=b["miner"],
+            gas_limit=b["gas_limit"],
+            transactions=block_txs,
+            receipts={r["transaction_hash"]: r for r in receipts.get(n, [])},
+            logs=logs.get(n, []),
+            first_seen_ms={
+                t["hash"]: first_seen[t["hash"]] for t in block_txs if t["hash"] in first_seen
+            },
+        )
+
+
+def _grouped(df: pl.DataFrame) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in df.iter_rows(named=True):
+        out[row["block_number"]].append(row)
+    return out
