@@ -114,14 +114,14 @@ def cumulative(rows: Iterable[OpportunityRow], blocks: Iterable[int]) -> dict[st
     """Per block (in order, every block of the run, also empty ones): cumulative net PnL under
     both bounds, in wei."""
     per_block: Mapping[int, Summary] = by(rows, "block")
-    upper, competed, out_blocks = 0, 0, []
-    series: dict[str, list[int]] = {"block": out_blocks, "net_pnl_upper_bound": [], "net_pnl": []}
+    upper, competed = 0, 0
+    series: dict[str, list[int]] = {"block": [], "net_pnl_upper_bound": [], "net_pnl": []}
     for b in sorted(set(blocks)):
         s = per_block.get(b)
         if s is not None:
             upper += s.net_pnl_upper_bound
             competed += s.net_pnl
-        out_blocks.append(b)
+        series["block"].append(b)
         series["net_pnl_upper_bound"].append(upper)
         series["net_pnl"].append(competed)
     return series
