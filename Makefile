@@ -10,7 +10,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 STAMP_PY := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
 
-.PHONY: help setup test test-deep lint contracts doctor clean
+.PHONY: help setup test test-deep lint contracts doctor clean devnet
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lint: ## ruff and mypy
 
 doctor: ## Check the toolchain (Python, web3, anvil, forge, solc)
 	$(BIN)/workbench doctor
+
+devnet: ## Build the default devnet dataset (datasets/devnet-default: 300 blocks, seed 1), replacing it
+	$(BIN)/workbench devnet generate --out datasets/devnet-default --force
 
 clean: ## Remove build outputs and caches (keeps .venv and node_modules)
 	rm -rf contracts/out contracts/cache .pytest_cache .hypothesis .mypy_cache .ruff_cache

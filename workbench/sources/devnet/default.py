@@ -1,0 +1,36 @@
+"""The default devnet dataset: what `make devnet` builds and a backtest uses when no dataset
+is named (datasets/devnet-default, the default seed and length)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workbench.chain.tools import project_root
+from workbench.errors import DatasetError
+from workbench.sources.dataset import Dataset
+from workbench.sources.devnet.config import DevnetConfig, DevnetError
+from workbench.sources.devnet.generator import Progress, generate
+from workbench.sources.devnet.rebuild import load_info
+
+
+def default_dataset_path() -> Path:
+    return project_root() / "datasets" / "devnet-default"
+
+
+def is_current(root: Path, config: DevnetConfig) -> bool:
+    """Whether ``root`` holds a finished, intact devnet generated with ``config``."""
+    try:
+        info = load_info(root)
+        Dataset.open(root)
+    except (DevnetError, DatasetError, OSError, ValueError):
+        return False
+    return bool(info.get("config") == json.loads(json.dumps(config.to_json())))
+
+
+def ensure_default_dataset(progress: Progress | None = None) -> Path:
+    """The default dataset's path, generating it first if it is missing, stale or damaged."""
+    path, config = default_dataset_path(), DevnetConfig()
+    if not is_current(path, config):
+        generate(path, config, force=True, progress=progress)
+    return path

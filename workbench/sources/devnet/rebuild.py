@@ -1,0 +1,130 @@
+"""Replaying a devnet history: load its genesis state into a fresh Anvil, send each block's
+raw transactions in their recorded order, mine at the recorded timestamp, and compare hashes.
+
+``replay_anvil`` is the starting point for any replay (the backtest's too): an Anvil at the
+genesis head, configured as the generator's was (chain id, hardfork, gas limit, coinbase,
+in-order inclusion, no automine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.chain.anvil import Anvil, AnvilConfig
+from workbench.sources.dataset import Dataset
+from workbench.sources.devnet.config import DevnetError
+from workbench.sources.devnet.generator import DEVNET_FILE
+from workbench.sources.devnet.setup import read_genesis
+
+
+def load_info(root: Path | str) -> dict[str, Any]:
+    """devnet.json of a finished devnet directory."""
+    path = Path(root) / DEVNET_FILE
+    if not path.is_file():
+        raise DevnetError(f"{root} is not a devnet directory: {DEVNET_FILE} is missing")
+    info: dict[str, Any] = json.loads(path.read_text())
+    if not info.get("complete"):
+        raise DevnetError(f"{root} holds an unfinished devnet; generate it again")
+    return info
+
+
+def replay_config(info: dict[str, Any], genesis_json: Path) -> AnvilConfig:
+    """Anvil's options to continue the chain from the genesis state at ``genesis_json``."""
+    chain = info["chain"]
+    return AnvilConfig(
+        chain_id=chain["chain_id"],
+        timestamp=chain["genesis_timestamp"],  # else Anvil's clock starts at the wall clock
+        hardfork=chain["hardfork"],
+        gas_limit=chain["block_gas_limit"],
+        mining="none",
+        order="fifo",
+        load_state=genesis_json,
+    )
+
+
+@contextmanager
+def replay_anvil(root: Path | str) -> Iterator[Anvil]:
+    """An Anvil at the devnet's genesis head (checked by hash); stopped on exit."""
+    root = Path(root)
+    info = load_info(root)
+    fd, name = tempfile.mkstemp(prefix="devnet-genesis-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(read_genesis(root / info["genesis"]["state"]))
+        with Anvil(replay_config(info, Path(name))) as node:
+            node.rpc.call("anvil_setCoinbase", [info["chain"]["coinbase"]])
+            head = node.rpc.call("eth_getBlockByNumber", ["latest", False])
+            if head["hash"] != info["genesis"]["block_hash"]:
+                raise DevnetError(
+                    f"the genesis state loads to block {int(head['number'], 16)} {head['hash']}, "
+                    f"not {info['genesis']['block_hash']}: the genesis file or Anvil differs"
+                )
+            yield node
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """Blocks replayed, all with the recorded hashes."""
+
+    first_block: int
+    last_block: int
+    transactions: int
+    last_hash: str
+
+
+def rebuild(
+    root: Path | str,
+    *,
+    blocks: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Rebuilt:
+    """Replays the dataset (its first ``blocks`` blocks, or all) from the genesis state and
+    checks every block hash; raises ``DevnetError`` at the first that differs."""
+    dataset = Dataset.open(root)
+    if dataset.block_range is None:
+        raise DevnetError(f"{root} holds no blocks")
+    first, last = dataset.block_range
+    if blocks is not None:
+        last = min(last, first + blocks - 1)
+    recorded = dataset.read("blocks", (first, last)).sort("number").to_dicts()
+    raws: defaultdict[int, list[str]] = defaultdict(list)
+    txs = dataset.read("transactions", (first, last)).sort("block_number", "transaction_index")
+    for number, raw, tx_hash in txs.select("block_number", "raw", "hash").iter_rows():
+        if raw is None:
+            raise DevnetError(f"transaction {tx_hash} in block {number} has no raw bytes")
+        raws[number].append(raw)
+    with replay_anvil(root) as node:
+        for i, block in enumerate(recorded, 1):
+            number = block["number"]
+            for raw in raws[number]:
+                node.rpc.call("eth_sendRawTransaction", [raw])
+            node.mine(timestamp=block["timestamp"])
+            got = node.rpc.call("eth_getBlockByNumber", [hex(number), False])
+            if got["hash"] != block["hash"]:
+                raise DevnetError(_mismatch(number, block, got))
+            if progress:
+                progress(i, len(recorded))
+    return Rebuilt(first, last, txs.height, recorded[-1]["hash"])
+
+
+def _mismatch(number: int, recorded: dict[str, Any], got: dict[str, Any]) -> str:
+    fields = {
+        "transactions": (recorded["transaction_count"], len(got["transactions"])),
+        "gas used": (recorded["gas_used"], int(got["gasUsed"], 16)),
+        "state root": (recorded["state_root"], got["stateRoot"]),
+    }
+    differ = ", ".join(f"{k} {a} vs {b}" for k, (a, b) in fields.items() if a != b)
+    return (
+        f"block {number} rebuilt as {got['hash']}, recorded as {recorded['hash']}"
+        f" ({differ or 'header fields differ'})"
+    )
