@@ -1,0 +1,239 @@
+"""Rolling replay: one Anvil, block after block (DESIGN.md "Replay").
+
+For each block N: the strategy sees the pools as of N-1 (``on_block``) and, for each public
+transaction of N that moves known pools, the pools right after it (``on_pending``); each
+intent is simulated on the EVM at its modelled position (top of block, or right after its
+target) between snapshot and revert; the competition in the recorded block decides its
+outcome; then the recorded block itself is replayed from its signed transactions, and every
+receipt is compared with the recording (replay fidelity). Pool states come from the
+dataset's logs (exact, no RPC), seeded once from the node at the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.chain.anvil import Anvil
+from workbench.chain.market_spec import DeployedMarket
+from workbench.engine.fidelity import Fidelity, compare
+from workbench.engine.searcher import install_searcher
+from workbench.errors import DatasetError
+from workbench.execution.bundle import ExecutionConfig
+from workbench.execution.simulate import AnvilSimulator, SimResult
+from workbench.market.fetch import fetch_pool_state
+from workbench.market.graph import CycleIndex, find_cycles
+from workbench.market.market_state import MarketState
+from workbench.scoring.competition import Outcome, find_competitor, judge
+from workbench.sources.block_view import BlockData, load_blocks
+from workbench.sources.dataset import Dataset
+from workbench.sources.devnet.rebuild import load_info, replay_anvil
+from workbench.strategy.api import Strategy
+from workbench.strategy.context import BlockEnv, PendingTx, StrategyContext
+from workbench.strategy.intents import ArbIntent
+
+MARKET_FILE = "market.json"
+DEFAULT_CAPITAL = 100 * 10**18  # WETH in our Executor
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityResult:
+    block: int
+    intent: ArbIntent
+    sim: SimResult
+    outcome: Outcome
+
+
+@dataclass
+class BlockResult:
+    number: int
+    tx_count: int
+    public_txs: int
+    fidelity: Fidelity
+    opportunities: list[OpportunityResult] = field(default_factory=list)
+
+
+def pending_tx(block: BlockData, tx: dict[str, Any]) -> PendingTx:
+    """A recorded transaction as a strategy sees it in the mempool."""
+
+    def num(key: str) -> int | None:
+        return None if tx.get(key) is None else int(tx[key])
+
+    return PendingTx(
+        hash=tx["hash"],
+        sender=tx["from"],
+        to=tx.get("to"),
+        nonce=int(tx["nonce"]),
+        value=int(tx["value"]),
+        gas=int(tx["gas"]),
+        input=tx["input"],
+        max_fee_per_gas=num("max_fee_per_gas"),
+        max_priority_fee_per_gas=num("max_priority_fee_per_gas"),
+        gas_price=num("gas_price"),
+        raw=tx.get("raw"),
+        first_seen_ms=block.first_seen_ms.get(tx["hash"]),
+    )
+
+
+class Replay:
+    """A replay of a devnet dataset's blocks with one strategy on one Anvil."""
+
+    def __init__(
+        self, root: Path | str, strategy: Strategy, *, capital: int = DEFAULT_CAPITAL
+    ) -> None:
+        self.root = Path(root)
+        self.strategy = strategy
+        self.capital = capital
+        self.dataset = Dataset.open(self.root)
+        self.info = load_info(self.root)
+        self.market = DeployedMarket.load(self.root / MARKET_FILE)
+        self.genesis_block = int(self.info["genesis"]["block_number"])
+
+    def check_range(self, first: int, last: int) -> None:
+        held = self.dataset.block_range
+        if held is None:
+            raise DatasetError(f"{self.root} holds no blocks")
+        if last < first or first <= self.genesis_block or last > held[1]:
+            raise DatasetError(
+                f"blocks {first}-{last} are not replayable: {self.root} holds blocks "
+                f"{self.genesis_block + 1}-{held[1]} after its genesis state"
+            )
+
+    @contextmanager
+    def _node(self, first: int) -> Iterator[Anvil]:
+        with replay_anvil(self.root) as node:
+            for block in (
+                load_blocks(self.dataset, self.genesis_block + 1, first - 1)
+                if first > self.genesis_block + 1
+                else ()
+            ):
+                self._apply_block(node, block)  # fast-forward to the parent of ``first``
+            yield node
+
+    def run(
+        self, first: int, last: int, on_block: Callable[[BlockResult], None] | None = None
+    ) -> list[BlockResult]:
+        self.check_range(first, last)
+        results = []
+        with self._node(first) as node:
+            addresses = [*self.market.v2_pairs.values(), *self.market.v3_pools.values()]
+            pools = [fetch_pool_state(node.rpc, a) for a in addresses]
+            state = MarketState(pools, unknown_pools="ignore")
+            index = CycleIndex.of(find_cycles(pools, self.market.weth))
+            searcher = install_searcher(node, self.market.weth, self.capital)
+            factory = self.market.v3_factory or ""
+            cfg = ExecutionConfig(
+                chain_id=self.market.chain_id,
+                executor=searcher.executor,
+                v3_factories={p.lower(): factory for p in self.market.v3_pools.values()},
+            )
+            sim = AnvilSimulator(node, searcher.account, cfg)
+            touched: frozenset[str] = frozenset(state.pools)
+            for block in load_blocks(self.dataset, first, last):
+                result, touched = self._block(node, sim, state, index, block, touched)
+                results.append(result)
+                if on_block is not None:
+                    on_block(result)
+        return results
+
+    def _block(
+        self,
+        node: Anvil,
+        sim: AnvilSimulator,
+        state: MarketState,
+        index: CycleIndex,
+        block: BlockData,
+        touched: frozenset[str],
+    ) -> tuple[BlockResult, frozenset[str]]:
+        env = BlockEnv(
+            number=block.number,
+            timestamp=block.timestamp,
+            base_fee=block.base_fee,
+            gas_limit=block.gas_limit,
+        )
+        parent = state.pools
+        ctx = StrategyContext(
+            block=env,
+            base_token=self.market.weth,
+            pools=parent,
+            cycles=index,
+            touched=touched,
+            seed=block.number,
+        )
+        planned: list[tuple[ArbIntent, list[str], int | None]] = [
+            (i, [], None) for i in self.strategy.on_block(ctx)
+        ]
+        events = state.apply_all(block.logs)
+        moved = frozenset(e.address.lower() for e in events)
+        running = dict(parent)
+        public = 0
+        for position, tx in enumerate(block.transactions):
+            its_pools = {
+                e.address.lower() for e in events if e.transaction_index == tx["transaction_index"]
+            }
+            for addr in its_pools:
+                running[addr] = state.state_after(
+                    addr, block.number, _last_log(events, tx["transaction_index"], addr)
+                )
+            if tx["hash"] not in block.first_seen_ms:
+                continue  # private: never in the mempool, so nobody could backrun it
+            public += 1
+            if its_pools:
+                pending = pending_tx(block, tx)
+                pctx = StrategyContext(
+                    block=env,
+                    base_token=self.market.weth,
+                    pools=dict(running),
+                    cycles=index,
+                    touched=frozenset(its_pools),
+                    pending=pending,
+                    seed=block.number,
+                )
+                before = [t["raw"] for t in block.transactions[: position + 1]]
+                used = int(block.receipts[tx["hash"]]["cumulative_gas_used"])
+                planned += [
+                    (i, before, block.gas_limit - used)
+                    for i in self.strategy.on_pending(pctx, pending)
+                ]
+        result = BlockResult(block.number, len(block.transactions), public, Fidelity())
+        for intent, before, gas_left in planned:
+            simulated = sim.simulate(intent, env, block.miner, before, gas_left)
+            outcome = judge(intent, simulated, find_competitor(block, intent, self.market.weth))
+            result.opportunities.append(OpportunityResult(block.number, intent, simulated, outcome))
+        result.fidelity = self._apply_block(node, block)
+        return result, moved
+
+    def _apply_block(self, node: Anvil, block: BlockData) -> Fidelity:
+        """Replays the recorded block from its signed transactions and compares receipts."""
+        hashes = []
+        for tx in block.transactions:
+            if not tx.get("raw"):
+                raise DatasetError(
+                    f"transaction {tx['hash']} of block {block.number} has no signed bytes (raw)"
+                )
+            hashes.append(node.rpc.call("eth_sendRawTransaction", [tx["raw"]]))
+        node.rpc.call("anvil_setCoinbase", [block.miner])
+        node.set_next_base_fee(block.base_fee)
+        node.mine(timestamp=block.timestamp)
+        fidelity = Fidelity()
+        for tx, h in zip(block.transactions, hashes, strict=True):
+            replayed = node.rpc.call("eth_getTransactionReceipt", [h])
+            problem = compare(
+                tx["hash"], replayed, block.receipts[tx["hash"]], block.logs_of(tx["hash"])
+            )
+            if problem:
+                fidelity.mismatches.append(problem)
+            else:
+                fidelity.matched += 1
+        return fidelity
+
+
+def _last_log(events: list[Any], tx_index: int, address: str) -> int:
+    return max(
+        e.log_index
+        for e in events
+        if e.transaction_index == tx_index and e.address.lower() == address
+    )
