@@ -1,0 +1,1 @@
+"""Alembic migrations of the run store (a package so that wheels ship it)."""
