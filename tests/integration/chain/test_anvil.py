@@ -131,7 +131,7 @@ def test_control_methods(anvil: Anvil) -> None:
     with pytest.raises(RpcError):
         anvil.rpc.call("eth_sendTransaction", [{"from": stranger, "to": SOMEONE, "value": "0x1"}])
     anvil.impersonate(stranger)
-    anvil.rpc.call("eth_sendTransaction", [{"from": stranger, "to": SOMEONE, "value": "0x1"}])
+    Sender(anvil.rpc, stranger).send(SOMEONE, b"", value=1)  # waits: Anvil mines asynchronously
     anvil.stop_impersonating(stranger)
 
     anvil.set_automine(False)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from workbench.chain.anvil import Anvil
+from workbench.chain.transact import Sender
 from workbench.cli import app
 from workbench.sources.dataset import Dataset
 from workbench.sources.ingest import parse_block_range, redact_url
@@ -24,8 +25,10 @@ def node() -> Iterator[Anvil]:
     """A chain of 12 blocks with one transfer each."""
     with Anvil() as anvil:
         sender, to = anvil.rpc.call("eth_accounts")[:2]
+        transfer = Sender(anvil.rpc, sender)
         for _ in range(12):
-            anvil.rpc.call("eth_sendTransaction", [{"from": sender, "to": to, "value": "0x1"}])
+            transfer.send(to, b"", value=1)  # waits for its receipt: Anvil mines asynchronously
+        assert anvil.block_number() == 12
         yield anvil
 
 
