@@ -10,7 +10,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 STAMP_PY := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
 
-.PHONY: help setup test test-deep lint contracts doctor clean devnet
+.PHONY: help setup test test-deep lint contracts doctor clean backtest devnet
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ lint: ## ruff and mypy
 	$(BIN)/ruff check workbench live tests benchmarks
 	$(BIN)/ruff format --check workbench live tests benchmarks
 	$(BIN)/mypy workbench live
+
+backtest: ## Backtest: make backtest [BLOCKS=a-b] [DATASET=dir] [STRATEGY=name] [CONFIG=file.toml] [WORKERS=n]
+	$(BIN)/workbench backtest $(if $(BLOCKS),--blocks $(BLOCKS)) $(if $(DATASET),--dataset $(DATASET)) \
+		$(if $(STRATEGY),--strategy $(STRATEGY)) $(if $(CONFIG),--config $(CONFIG)) $(if $(WORKERS),--workers $(WORKERS))
 
 doctor: ## Check the toolchain (Python, web3, anvil, forge, solc)
 	$(BIN)/workbench doctor

@@ -131,13 +131,22 @@ class Replay:
                 v3_factories={p.lower(): factory for p in self.market.v3_pools.values()},
             )
             sim = AnvilSimulator(node, searcher.account, cfg)
-            touched: frozenset[str] = frozenset(state.pools)
+            touched = self._moved_in(first - 1, state)
             for block in load_blocks(self.dataset, first, last):
                 result, touched = self._block(node, sim, state, index, block, touched)
                 results.append(result)
                 if on_block is not None:
                     on_block(result)
         return results
+
+    def _moved_in(self, number: int, state: MarketState) -> frozenset[str]:
+        """Pools that block ``number`` moved (every pool before the first block): the first
+        replayed block sees what an uninterrupted run would, so a resumed or split run gives
+        the same results."""
+        if number <= self.genesis_block:
+            return frozenset(state.pools)
+        logs = self.dataset.read("logs", (number, number))
+        return frozenset(a.lower() for a in logs["address"].to_list()) & frozenset(state.pools)
 
     def _block(
         self,

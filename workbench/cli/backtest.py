@@ -1,0 +1,147 @@
+"""`workbench backtest` and `workbench report`: score a strategy on historical blocks."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from workbench.chain.tools import project_root
+from workbench.cli.common import app, console, fail
+from workbench.errors import WorkbenchError
+
+REPORTS = "reports"
+
+
+def _blocks(text: str | None) -> tuple[int | None, int | None]:
+    if not text:
+        return None, None
+    parts = text.split("-")
+    if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
+        fail(f"--blocks must be A-B or N (block numbers), got {text!r}")
+    first, last = int(parts[0]), int(parts[-1])
+    if last < first:
+        fail(f"--blocks {text}: the last block is before the first")
+    return first, last
+
+
+def _config(path: Path | None) -> tuple[str | None, dict[str, Any]]:
+    """A TOML file: the strategy's config fields, and optionally ``strategy = "name"``."""
+    if path is None:
+        return None, {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    except tomllib.TOMLDecodeError as exc:
+        fail(f"{path} is not valid TOML: {exc}")
+    name = data.pop("strategy", None)
+    if name is not None and not isinstance(name, str):
+        fail(f"{path}: strategy must be a name, got {name!r}")
+    return name, data
+
+
+def _report_path(run_id: int) -> Path:
+    return project_root() / REPORTS / f"run-{run_id}.html"
+
+
+@app.command()
+def backtest(
+    blocks: Annotated[
+        str | None, typer.Option("--blocks", help="A-B (default: every replayable block)")
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option("--dataset", help="dataset folder (default: the devnet)")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", help="strategy name (default: cyclic_arb)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML with the strategy's config")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="processes; results identical to one")
+    ] = 1,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="database URL (default: WORKBENCH_DB_URL or workbench.db)"),
+    ] = None,
+) -> None:
+    """Replay blocks with a strategy, record every opportunity, print the summary and the
+    report's path. Rerun the same command to resume an interrupted run."""
+    from workbench.engine.backtest import BacktestRequest, block_range, run_backtest
+    from workbench.report.run_report import report_inputs, write_run_report
+    from workbench.scoring.metrics import summarize
+    from workbench.sources.devnet import ensure_default_dataset
+    from workbench.store import open_store
+
+    first, last = _blocks(blocks)
+    named, cfg = _config(config)
+    if strategy and named and strategy != named:
+        fail(f"--strategy {strategy} but {config} names strategy {named}")
+    name = strategy or named or "cyclic_arb"
+    try:
+        if dataset is None:
+            console.print("dataset: the devnet default (building it if missing)")
+            dataset = ensure_default_dataset()
+        req = BacktestRequest(
+            dataset=dataset,
+            strategy=name,
+            config=cfg,
+            first=first,
+            last=last,
+            workers=workers,
+            db_url=db,
+        )
+        lo, hi = block_range(req)
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(f"{name} {lo}-{hi}", total=hi - lo + 1)
+            run = run_backtest(req, on_block=lambda _: progress.advance(task))
+        with open_store(db) as store:
+            _, rows, _ = report_inputs(store, run.id)
+            path = write_run_report(store, run.id, _report_path(run.id))
+    except WorkbenchError as exc:
+        fail(str(exc))
+    summary = summarize(rows).as_dict()
+    table = Table(
+        title=f"run {run.id}: {name} on blocks {lo}-{hi}{' (resumed)' if run.resumed else ''}"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("opportunities", "won", "lost_to_competitor", "reverted", "unprofitable_after_gas"):
+        table.add_row(key, str(summary[key]))
+    table.add_row("net PnL (with competition)", f"{summary['net_pnl_eth']:.6f} ETH")
+    table.add_row("net PnL (upper bound)", f"{summary['net_pnl_upper_bound_eth']:.6f} ETH")
+    table.add_row("hit rate", f"{summary['hit_rate']:.1%}")
+    console.print(table)
+    console.print(str(path), soft_wrap=True)
+
+
+@app.command()
+def report(
+    run_id: Annotated[int, typer.Argument(help="run id (see the backtest summary)")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: reports/run-ID.html)")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="database URL")] = None,
+) -> None:
+    """Write a run's self-contained HTML report and print its path."""
+    from workbench.report.run_report import write_run_report
+    from workbench.store import open_store
+
+    try:
+        with open_store(db) as store:
+            path = write_run_report(store, run_id, out or _report_path(run_id))
+    except WorkbenchError as exc:
+        fail(str(exc))
+    console.print(str(path), soft_wrap=True)
