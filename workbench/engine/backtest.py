@@ -8,7 +8,7 @@ import multiprocessing
 import subprocess
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def run_backtest(req: BacktestRequest, on_block: OnBlock | None = None) -> RunIn
             for future in futures:
                 future.result()
     with open_store(req.db_url) as store:
-        return store.finish_run(store.get_run(run.id))
+        return replace(store.finish_run(store.get_run(run.id)), resumed=run.resumed)
 
 
 def _split(first: int, last: int, workers: int) -> list[tuple[int, int]]:
