@@ -10,12 +10,12 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 STAMP_PY := $(VENV)/.installed
 STAMP_NPM := node_modules/.installed
 
-.PHONY: help setup test test-deep lint contracts doctor clean backtest devnet
+.PHONY: help setup test test-deep lint contracts doctor clean backtest system-deps devnet
 
 help: ## List the commands
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(STAMP_PY) $(STAMP_NPM) contracts ## Create .venv, install Python and npm dependencies, compile contracts (idempotent)
+setup: $(STAMP_PY) $(STAMP_NPM) contracts system-deps ## Create .venv, install Python and npm dependencies, compile contracts (idempotent)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ $(STAMP_PY): pyproject.toml | $(VENV)/bin/python
 $(STAMP_NPM): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
+
+system-deps: ## Debian's postgresql and chromium for the store and report tests (best effort; they skip without)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian packages:$$missing"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null 2>&1 \
+			|| echo "could not install$$missing: the tests that need them will skip"; \
+	else \
+		echo "missing Debian packages:$$missing (tests that need them skip; apt-get install$$missing)"; \
+	fi
 
 contracts: $(STAMP_NPM) ## Compile contracts/src with forge + solcjs (cached by forge)
 	@$(FORGE) build --quiet
