@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from workbench.errors import InsufficientLiquidityError, MarketError
-from workbench.market.pool import Swap, check_amount, same_address
+from workbench.market.pool import Swap, check_amount, no_price_limit, same_address
 
 PRECISION = 10**18
 FEE_DENOMINATOR = 10**10
@@ -158,8 +158,7 @@ class CurveStableSwapPool:
         token_out: str | None = None,
     ) -> Swap:
         """Sell ``amount_in`` of ``token_in`` for ``token_out`` (required with 3 or 4 coins)."""
-        if sqrt_price_limit_x96 is not None:
-            raise MarketError("sqrt_price_limit_x96 applies to Uniswap V3 pools only")
+        no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_in, "amount_in")
         i = self.index(token_in)
         if token_out is None:

@@ -64,3 +64,9 @@ def check_amount(amount: int, what: str = "amount") -> None:
         raise MarketError(f"{what} must be an integer in base units, got {type(amount).__name__}")
     if amount < 0 or amount >= 2**256:
         raise MarketError(f"{what} must be in [0, 2**256), got {amount}")
+
+
+def no_price_limit(limit: int | None) -> None:
+    """Refuses a price limit on a venue that has none (only Uniswap V3 pools take one)."""
+    if limit is not None:
+        raise MarketError("sqrt_price_limit_x96 applies to Uniswap V3 pools only")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from workbench.errors import InsufficientLiquidityError, MarketError
-from workbench.market.pool import Swap, check_amount, zero_for_one
+from workbench.market.pool import Swap, check_amount, no_price_limit, zero_for_one
 
 FEE_DENOMINATOR = 10_000
 E18 = 10**18
@@ -124,8 +124,7 @@ class SolidlyPool:
     def swap_exact_in(
         self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
     ) -> Swap:
-        if sqrt_price_limit_x96 is not None:
-            raise MarketError("sqrt_price_limit_x96 applies to Uniswap V3 pools only")
+        no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_in, "amount_in")
         zfo = zero_for_one(self.token0, self.token1, token_in)
         fee = amount_in * self.fee // FEE_DENOMINATOR

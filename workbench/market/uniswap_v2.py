@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.errors import InsufficientLiquidityError, MarketError
-from workbench.market.pool import Swap, check_amount, zero_for_one
+from workbench.market.pool import Swap, check_amount, no_price_limit, zero_for_one
 
 FEE_DENOMINATOR = 1_000_000
 MAX_RESERVE = 2**112 - 1  # reserves are uint112: the pair reverts ('OVERFLOW') beyond them
@@ -87,7 +87,7 @@ class UniswapV2Pool:
         """Just the output of ``swap_exact_in`` (no next state): the screening fast path,
         with the same checks inlined."""
         if sqrt_price_limit_x96 is not None:
-            _no_limit(sqrt_price_limit_x96)
+            no_price_limit(sqrt_price_limit_x96)
         if type(amount_in) is not int or not 0 <= amount_in < 2**256:
             check_amount(amount_in, "amount_in")
         if token_in == self.token0:
@@ -108,7 +108,7 @@ class UniswapV2Pool:
     def swap_exact_in(
         self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
     ) -> Swap:
-        _no_limit(sqrt_price_limit_x96)
+        no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_in, "amount_in")
         zfo = zero_for_one(self.token0, self.token1, token_in)
         r_in, r_out = (self.reserve0, self.reserve1) if zfo else (self.reserve1, self.reserve0)
@@ -119,7 +119,7 @@ class UniswapV2Pool:
     def swap_exact_out(
         self, token_in: str, amount_out: int, sqrt_price_limit_x96: int | None = None
     ) -> Swap:
-        _no_limit(sqrt_price_limit_x96)
+        no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_out, "amount_out")
         zfo = zero_for_one(self.token0, self.token1, token_in)
         r_in, r_out = (self.reserve0, self.reserve1) if zfo else (self.reserve1, self.reserve0)
@@ -133,8 +133,3 @@ def _fits(reserve: int) -> None:
         raise MarketError(
             f"reserve {reserve} would exceed uint112: the pair reverts ('UniswapV2: OVERFLOW')"
         )
-
-
-def _no_limit(limit: int | None) -> None:
-    if limit is not None:
-        raise MarketError("sqrt_price_limit_x96 applies to Uniswap V3 pools only")

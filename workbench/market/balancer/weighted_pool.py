@@ -18,7 +18,7 @@ from workbench.errors import InsufficientLiquidityError, MarketError
 from workbench.market.balancer.errors import BALANCE_TOTAL_OVERFLOW, require
 from workbench.market.balancer.fixed_point import ONE, complement, div_up, mul_up
 from workbench.market.balancer.weighted_math import calc_in_given_out, calc_out_given_in
-from workbench.market.pool import Swap, check_amount, same_address
+from workbench.market.pool import Swap, check_amount, no_price_limit, same_address
 
 MIN_WEIGHT = 10**16  # 1%
 MAX_TOKENS = 8
@@ -100,7 +100,7 @@ class BalancerWeightedPool:
         token_out: str | None = None,
     ) -> Swap:
         """A GIVEN_IN swap of ``amount_in`` ``token_in`` for ``token_out``."""
-        _no_limit(sqrt_price_limit_x96)
+        no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_in, "amount_in")
         i, j = self._pair(token_in, token_out)
         after_fee = amount_in - mul_up(amount_in, self.swap_fee)
@@ -124,7 +124,7 @@ class BalancerWeightedPool:
         token_out: str | None = None,
     ) -> Swap:
         """A GIVEN_OUT swap: the least ``token_in`` for which the pool pays ``amount_out``."""
-        _no_limit(sqrt_price_limit_x96)
+        no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_out, "amount_out")
         i, j = self._pair(token_in, token_out)
         if amount_out >= self.balances[j]:
@@ -142,8 +142,3 @@ class BalancerWeightedPool:
         amount_in = -(-in_scaled // self._scale(i))  # downscale rounding up
         amount_in = div_up(amount_in, complement(self.swap_fee))
         return Swap(amount_in, amount_out, self._after(i, j, amount_in, amount_out))
-
-
-def _no_limit(limit: int | None) -> None:
-    if limit is not None:
-        raise MarketError("sqrt_price_limit_x96 applies to Uniswap V3 pools only")
