@@ -85,11 +85,10 @@ class UniswapV2Pool:
         self, token_in: str, amount_in: int, sqrt_price_limit_x96: int | None = None
     ) -> int:
         """Just the output of ``swap_exact_in`` (no next state): the screening fast path,
-        with the same checks inlined."""
+        with the same checks folded into one branch (the uint112 bound on the new reserve
+        also bounds the amount)."""
         if sqrt_price_limit_x96 is not None:
             no_price_limit(sqrt_price_limit_x96)
-        if type(amount_in) is not int or not 0 <= amount_in < 2**256:
-            check_amount(amount_in, "amount_in")
         if token_in == self.token0:
             r_in, r_out = self.reserve0, self.reserve1
         elif token_in == self.token1:
@@ -98,9 +97,10 @@ class UniswapV2Pool:
             r_in, r_out = self.reserve0, self.reserve1
         else:
             r_in, r_out = self.reserve1, self.reserve0
-        if r_in + amount_in > MAX_RESERVE:
+        if type(amount_in) is not int or amount_in < 0 or r_in + amount_in > MAX_RESERVE:
+            check_amount(amount_in, "amount_in")
             _fits(r_in + amount_in)
-        if r_in <= 0 or r_out <= 0:
+        if not r_in or not r_out:
             raise InsufficientLiquidityError("the pair has no liquidity")
         with_fee = amount_in * (FEE_DENOMINATOR - self.fee)
         return with_fee * r_out // (r_in * FEE_DENOMINATOR + with_fee)
