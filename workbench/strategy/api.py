@@ -55,12 +55,21 @@ def register(config_type: type[StrategyConfig]) -> Callable[[type], type]:
         name = getattr(cls, "name", None)
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{cls.__name__} needs a class attribute `name`")
-        if name in _REGISTRY and _REGISTRY[name][0] is not cls:
-            raise ConfigError(f"a strategy named {name!r} is already registered")
+        known = _REGISTRY.get(name)
+        if known is not None and _origin(known[0]) != _origin(cls):
+            raise ConfigError(
+                f"a strategy named {name!r} is already registered ({_origin(known[0])})"
+            )
         _REGISTRY[name] = (cls, config_type)
         return cls
 
     return add
+
+
+def _origin(cls: type) -> str:
+    """Where a class is defined: re-running a notebook cell redefines the same class, which
+    may replace its registration; another class may not take the name."""
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def available() -> list[str]:

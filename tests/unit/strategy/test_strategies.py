@@ -105,3 +105,33 @@ def test_registry_and_config_errors_say_what_to_do() -> None:
     with pytest.raises(Exception, match="frozen"):
         cfg.bid_bps = 1  # type: ignore[misc]
     assert set(type(cfg).tunables()) == {"min_net_profit", "bid_bps"}
+
+
+def test_a_redefined_strategy_replaces_itself_but_not_another() -> None:
+    from typing import ClassVar
+
+    from workbench.strategy import StrategyConfig, register
+
+    def define() -> type:
+        class Probe:
+            name: ClassVar[str] = "probe_strategy"
+
+            def __init__(self, config: StrategyConfig) -> None:
+                self.config = config
+
+            def on_block(self, ctx: StrategyContext) -> list:
+                return []
+
+            def on_pending(self, ctx: StrategyContext, tx: PendingTx) -> list:
+                return []
+
+        return register(StrategyConfig)(Probe)
+
+    first, second = define(), define()  # a notebook cell run twice
+    assert first is not second and isinstance(create("probe_strategy"), second)
+
+    class Other:
+        name: ClassVar[str] = "probe_strategy"
+
+    with pytest.raises(ConfigError, match="already registered"):
+        register(StrategyConfig)(Other)
