@@ -11,10 +11,11 @@ build (``ensure_default_dataset``) is not timed.
 Naive: per block N, a NEW Anvil forked (``--fork-url``/``--fork-block-number N-1``) from a
 long-lived "archive" Anvil that follows the chain; every 2-/3-hop WETH cycle (the engine's
 cycle set; the engine re-screens only those through pools its parent block moved) is screened
-at a ladder of 8 input sizes (0.01-100 WETH, x4 apart) with one web3.py contract call per hop (QuoterV2.quoteExactInputSingle for V3, Router02.getAmountsOut for Uniswap V2, and
-getReserves plus the pair's fee for the V2 fork, which has no router); cycles that pay for gas
-and the bid (the strategy's own cost model and pool-disjoint choice) are its candidates; then
-the recorded block is applied on the fork and its receipts checked. Timed per block from fork
+at a ladder of 8 input sizes (0.01-100 WETH, x4 apart) with one web3.py contract call per
+hop (QuoterV2.quoteExactInputSingle for V3, Router02.getAmountsOut for Uniswap V2, and
+getReserves plus the pair's fee for the V2 fork, which has no router); cycles that pay for
+gas and the bid (the strategy's own cost model and pool-disjoint choice) are its candidates;
+then the recorded block is applied on the fork and its receipts checked. Timed per block from fork
 start to fork stop; keeping the archive up to date is reported apart and not counted (this
 favours the baseline).
 
