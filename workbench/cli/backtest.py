@@ -123,6 +123,10 @@ def backtest(
     table.add_row("net PnL (with competition)", f"{summary['net_pnl_eth']:.6f} ETH")
     table.add_row("net PnL (upper bound)", f"{summary['net_pnl_upper_bound_eth']:.6f} ETH")
     table.add_row("hit rate", f"{summary['hit_rate']:.1%}")
+    # Screening (exact math) and the EVM must agree to the wei on V2/V3 paths: any
+    # disagreement is a defect, reported here and in the report's top-opportunities table.
+    disagreements = [r for r in rows if r.sim_status == "success" and r.profit != r.expected_profit]
+    table.add_row("screening != EVM profit", str(len(disagreements)))
     console.print(table)
     console.print(str(path), soft_wrap=True)
 
