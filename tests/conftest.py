@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from workbench.chain.market_spec import (
     V3PoolSpec,
     V3PositionSpec,
 )
+from workbench.chain.tools import project_root
 
 E18 = 10**18
 
@@ -104,3 +107,19 @@ def market(market_node: tuple[Anvil, DeployedMarket]) -> Iterator[tuple[Anvil, D
         yield node, deployed
     finally:
         node.revert(snap)
+
+
+MAINNET_SAMPLE = "mainnet-17173049"
+
+
+def mainnet_sample() -> Path:
+    """The real mainnet sample (../shared/data/mainnet-17173049, or under
+    WORKBENCH_SHARED_DATA); the calling test skips, saying so, when it is absent."""
+    env = os.environ.get("WORKBENCH_SHARED_DATA")
+    path = (Path(env) if env else project_root().parent / "shared" / "data") / MAINNET_SAMPLE
+    if not (path / "blocks.jsonl").is_file():
+        pytest.skip(
+            f"real-data test: {path} not found; put the shared data at ../shared/data/{MAINNET_SAMPLE} "
+            "or set WORKBENCH_SHARED_DATA to the directory holding it"
+        )
+    return path

@@ -19,37 +19,23 @@ fee-on-transfer token cannot make them differ from what the math sees.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from workbench.chain.tools import project_root
+from tests.conftest import mainnet_sample
 from workbench.market.events import V2Swap, V2Sync, V3Swap, decode_log
 from workbench.market.market_state import UNKNOWN_TOKEN, MarketState
 from workbench.market.uniswap_v2 import UniswapV2Pool, get_amount_out
 
-DATASET = "mainnet-17173049"
 BOT = "0x6b75d8af000000e20b7a7ddf000ba900b4009a80"
 ROUNDED_BITS = 32
 
 
-def _dataset_dir() -> Path:
-    env = os.environ.get("WORKBENCH_SHARED_DATA")
-    base = Path(env) if env else project_root().parent / "shared" / "data"
-    return base / DATASET
-
-
 def _rows(name: str) -> list[dict[str, Any]]:
-    path = _dataset_dir() / f"{name}.jsonl"
-    if not path.is_file():
-        pytest.skip(
-            f"real-data test: {path} not found; put the shared data at ../shared/data/{DATASET} "
-            "or set WORKBENCH_SHARED_DATA to the directory holding it"
-        )
+    path = mainnet_sample() / f"{name}.jsonl"
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -21,28 +20,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from workbench.chain.tools import project_root
+from tests.conftest import mainnet_sample
 from workbench.cli import app
 from workbench.errors import DatasetError
 from workbench.sources.dataset import Dataset
 from workbench.sources.importers import NOT_HELD, export_ethereum_etl, import_ethereum_etl
 from workbench.sources.schema import BLOCK_TABLES
 
-DATASET = "mainnet-17173049"
 FIRST, LAST = 17173049, 17173050
 runner = CliRunner()
-
-
-def _sample() -> Path:
-    env = os.environ.get("WORKBENCH_SHARED_DATA")
-    base = Path(env) if env else project_root().parent / "shared" / "data"
-    path = base / DATASET
-    if not (path / "blocks.jsonl").is_file():
-        pytest.skip(
-            f"real-data test: {path} not found; put the shared data at ../shared/data/{DATASET} "
-            "or set WORKBENCH_SHARED_DATA to the directory holding it"
-        )
-    return path
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -53,7 +39,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("etl") / "dataset"
-    summary = import_ethereum_etl(_sample(), out)
+    summary = import_ethereum_etl(mainnet_sample(), out)
     assert summary.rows == {"blocks": 2, "transactions": 298, "receipts": 298, "logs": 681}
     assert summary.block_range == (FIRST, LAST) and summary.parts == 1
     dropped = ("nonce", "sha3_uncles", "logs_bloom", "total_difficulty", "withdrawals_root")
@@ -70,7 +56,7 @@ def test_round_trip_every_shared_field(imported: Path) -> None:
         ("transactions", "transaction", "hash"),
         ("logs", "log", "item_id"),
     ):
-        original = {r[key]: r for r in _jsonl(_sample() / f"{name}.jsonl")}
+        original = {r[key]: r for r in _jsonl(mainnet_sample() / f"{name}.jsonl")}
         rows = exported[name]
         assert sorted(r[key] for r in rows) == sorted(original)
         values = 0
@@ -141,7 +127,7 @@ def _cell(value: Any) -> str:
 
 
 def test_csv_export_with_a_receipts_file_imports_the_same(tmp_path: Path, imported: Path) -> None:
-    src = _sample()
+    src = mainnet_sample()
     _write_csv(tmp_path / "blocks.csv", _jsonl(src / "blocks.jsonl"))
     _write_csv(tmp_path / "logs.csv", _jsonl(src / "logs.jsonl"))
     txs = _jsonl(src / "transactions.jsonl")
@@ -171,9 +157,9 @@ def test_importing_twice_is_an_overlap(imported: Path) -> None:
     with pytest.raises(
         DatasetError, match=f"blocks {FIRST}-{LAST} .* overlap .*nothing was imported"
     ):
-        import_ethereum_etl(_sample(), imported)
+        import_ethereum_etl(mainnet_sample(), imported)
     with pytest.raises(DatasetError, match="holds chain 1, not 5"):
-        import_ethereum_etl(_sample(), imported, chain_id=5)
+        import_ethereum_etl(mainnet_sample(), imported, chain_id=5)
     assert Dataset.open(imported).manifest["tables"] == before
 
 
@@ -254,7 +240,7 @@ def _set(**fields: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
 )
 def test_bad_input_is_named(tmp_path: Path, corrupt: Callable[[Path], None], message: str) -> None:
     folder = tmp_path / "export"
-    shutil.copytree(_sample(), folder)
+    shutil.copytree(mainnet_sample(), folder)
     corrupt(folder)
     with pytest.raises(DatasetError) as err:
         import_ethereum_etl(folder, tmp_path / "out")
@@ -265,14 +251,18 @@ def test_bad_input_is_named(tmp_path: Path, corrupt: Callable[[Path], None], mes
 def test_cli(tmp_path: Path) -> None:
     out = tmp_path / "d"
     ok = runner.invoke(
-        app, ["import", "ethereum-etl", str(_sample()), "--out", str(out)], terminal_width=300
+        app,
+        ["import", "ethereum-etl", str(mainnet_sample()), "--out", str(out)],
+        terminal_width=300,
     )
     assert ok.exit_code == 0, ok.output
     assert f"imported blocks {FIRST}-{LAST}" in ok.output
     assert "2 blocks, 298 transactions, 298 receipts, 681 logs" in ok.output
     assert "blocks.total_difficulty (2)" in ok.output
     again = runner.invoke(
-        app, ["import", "ethereum-etl", str(_sample()), "--out", str(out)], terminal_width=300
+        app,
+        ["import", "ethereum-etl", str(mainnet_sample()), "--out", str(out)],
+        terminal_width=300,
     )
     assert again.exit_code == 2 and "overlap" in again.output and "Traceback" not in again.output
     missing = runner.invoke(

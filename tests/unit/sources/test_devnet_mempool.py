@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
+from workbench.chain.eip1559 import next_base_fee
 from workbench.sources.devnet.keys import agent_account
-from workbench.sources.devnet.mempool import Mempool, PendingTx, builder_order, next_base_fee, sign
+from workbench.sources.devnet.mempool import Mempool, PendingTx, builder_order, sign
 from workbench.sources.devnet.trades import Trade
 
 GWEI = 10**9

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.chain.anvil import Anvil
+from workbench.chain.eip1559 import next_base_fee
 from workbench.market.events import V2Swap, V3Swap, decode_log
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.market_state import next_state
@@ -18,7 +19,7 @@ from workbench.sources.devnet.agents import Routes, Slot, Trader, informed_order
 from workbench.sources.devnet.bots import Bot
 from workbench.sources.devnet.config import DevnetConfig, DevnetError
 from workbench.sources.devnet.keys import stream
-from workbench.sources.devnet.mempool import Mempool, PendingTx, next_base_fee
+from workbench.sources.devnet.mempool import Mempool, PendingTx
 from workbench.sources.devnet.prices import reference_path
 from workbench.sources.devnet.setup import Genesis
 from workbench.sources.devnet.spec import PoolInfo

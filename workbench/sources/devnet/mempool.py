@@ -66,16 +66,6 @@ def sign(
     return "0x" + keccak(raw).hex(), raw
 
 
-def next_base_fee(base_fee: int, gas_used: int, gas_limit: int) -> int:
-    """EIP-1559: the base fee of the block after one with ``gas_used`` of ``gas_limit``."""
-    target = gas_limit // 2
-    if gas_used == target:
-        return base_fee
-    if gas_used > target:
-        return base_fee + max(1, base_fee * (gas_used - target) // target // 8)
-    return base_fee - base_fee * (target - gas_used) // target // 8
-
-
 class Mempool:
     """Pending transactions by hash, in arrival order."""
 
