@@ -122,7 +122,8 @@ BURN_V3 = _topic("Burn(address,int24,int24,uint128,uint256,uint256)")
 _checksum = functools.lru_cache(maxsize=1 << 16)(address)
 
 
-def _signed(word: int) -> int:
+def signed_int256(word: int) -> int:
+    """A 32-byte ABI word read as int256 (two's complement)."""
     return word - (1 << 256) if word >> 255 else word
 
 
@@ -147,7 +148,7 @@ def _swap_v2(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
 
 
 def _initialize(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V3Initialize(**base, sqrt_price_x96=w[0], tick=_signed(w[1]))
+    return V3Initialize(**base, sqrt_price_x96=w[0], tick=signed_int256(w[1]))
 
 
 def _swap_v3(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
@@ -155,11 +156,11 @@ def _swap_v3(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
         **base,
         sender=_addr(t[1]),
         recipient=_addr(t[2]),
-        amount0=_signed(w[0]),
-        amount1=_signed(w[1]),
+        amount0=signed_int256(w[0]),
+        amount1=signed_int256(w[1]),
         sqrt_price_x96=w[2],
         liquidity=w[3],
-        tick=_signed(w[4]),
+        tick=signed_int256(w[4]),
     )
 
 
@@ -168,8 +169,8 @@ def _mint(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
         **base,
         sender=_addr(w[0]),
         owner=_addr(t[1]),
-        tick_lower=_signed(t[2]),
-        tick_upper=_signed(t[3]),
+        tick_lower=signed_int256(t[2]),
+        tick_upper=signed_int256(t[3]),
         amount=w[1],
         amount0=w[2],
         amount1=w[3],
@@ -180,8 +181,8 @@ def _burn(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
     return V3Burn(
         **base,
         owner=_addr(t[1]),
-        tick_lower=_signed(t[2]),
-        tick_upper=_signed(t[3]),
+        tick_lower=signed_int256(t[2]),
+        tick_upper=signed_int256(t[3]),
         amount=w[0],
         amount0=w[1],
         amount1=w[2],

@@ -16,6 +16,7 @@ from eth_utils import function_signature_to_4byte_selector
 
 from workbench.chain.rpc import Call, RpcClient, RpcError
 from workbench.errors import MarketError, NotAPoolError
+from workbench.market.events import signed_int256
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.market.v3.tick_math import MAX_TICK, MIN_TICK
@@ -84,7 +85,7 @@ def fetch_pool_state(
         )
     if words["slot0"][0] == 0:
         raise NotAPoolError(pool, number, "a V3 pool not initialized yet (no price to swap at)")
-    spacing = _signed(words["tickSpacing"][0])
+    spacing = signed_int256(words["tickSpacing"][0])
     return UniswapV3State(
         address=pool,
         token0=token0,
@@ -92,7 +93,7 @@ def fetch_pool_state(
         fee=words["fee"][0],
         tick_spacing=spacing,
         sqrt_price_x96=words["slot0"][0],
-        tick=_signed(words["slot0"][1]),
+        tick=signed_int256(words["slot0"][1]),
         liquidity=words["liquidity"][0],
         ticks=_initialized_ticks(rpc, pool, tag, spacing, batch_size),
     )
@@ -117,7 +118,7 @@ def _initialized_ticks(
         w = _words(answer, 2)
         if w is None:
             raise MarketError(f"{pool}.ticks({t}) gave no answer ({answer!r}); is it a V3 pool?")
-        out[t] = TickInfo(w[0], _signed(w[1]))
+        out[t] = TickInfo(w[0], signed_int256(w[1]))
     return out
 
 
@@ -173,7 +174,3 @@ def _why_not(
 
 def _address(word: int) -> str:
     return f"0x{word & ((1 << 160) - 1):040x}"
-
-
-def _signed(word: int) -> int:
-    return word - (1 << 256) if word >> 255 else word

@@ -13,33 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import keccak
-
 from workbench.execution.simulate import SimResult, unwrapped_by
+from workbench.market.events import LogDecodeError, V2Swap, V3Swap, decode_log
 from workbench.sources.block_view import BlockData
 from workbench.strategy.intents import ArbIntent
 
-V2_SWAP = "0x" + keccak(b"Swap(address,uint256,uint256,uint256,uint256,address)").hex()
-V3_SWAP = "0x" + keccak(b"Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
-OUTCOMES = ("won", "lost_to_competitor", "reverted", "unprofitable_after_gas")
-
-
-def _signed(word: str) -> int:
-    v = int(word, 16)
-    return v - (1 << 256) if v >> 255 else v
-
 
 def swaps_of(logs: list[dict[str, Any]]) -> set[tuple[str, bool]]:
-    """(pool, zero_for_one) of every V2/V3 swap in ``logs``."""
+    """(pool, zero_for_one) of every V2/V3 swap in ``logs`` (look-alike events are skipped)."""
     out = set()
     for log in logs:
-        topic = log["topics"][0].lower() if log["topics"] else ""
-        data = log["data"][2:]
-        if topic == V2_SWAP:
-            amount0_in = int(data[0:64], 16)
-            out.add((log["address"].lower(), amount0_in > 0))
-        elif topic == V3_SWAP:
-            out.add((log["address"].lower(), _signed(data[0:64]) > 0))
+        try:
+            event = decode_log(log)
+        except LogDecodeError:
+            continue
+        if isinstance(event, V2Swap):
+            out.add((event.address.lower(), event.amount0_in > 0))
+        elif isinstance(event, V3Swap):
+            out.add((event.address.lower(), event.amount0 > 0))
     return out
 
 
