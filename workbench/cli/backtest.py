@@ -12,7 +12,8 @@ from rich.table import Table
 
 from workbench.chain.tools import project_root
 from workbench.cli.common import app, console, fail
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
+from workbench.sources.ingest import parse_block_range
 
 REPORTS = "reports"
 
@@ -20,13 +21,10 @@ REPORTS = "reports"
 def _blocks(text: str | None) -> tuple[int | None, int | None]:
     if not text:
         return None, None
-    parts = text.split("-")
-    if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
-        fail(f"--blocks must be A-B or N (block numbers), got {text!r}")
-    first, last = int(parts[0]), int(parts[-1])
-    if last < first:
-        fail(f"--blocks {text}: the last block is before the first")
-    return first, last
+    try:
+        return parse_block_range(text)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def _config(path: Path | None) -> tuple[str | None, dict[str, Any]]:

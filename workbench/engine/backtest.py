@@ -59,12 +59,17 @@ def git_sha() -> str | None:
 
 def block_range(req: BacktestRequest) -> tuple[int, int]:
     """The requested range, defaulting to every replayable block of the dataset."""
+    return _replayable(req)[1:]
+
+
+def _replayable(req: BacktestRequest) -> tuple[Replay, int, int]:
+    """The replay (its dataset opened and verified once) and the checked block range."""
     replay = Replay(req.dataset, create(req.strategy, req.config), capital=req.capital)
     held = replay.dataset.block_range
     first = req.first if req.first is not None else replay.genesis_block + 1
     last = req.last if req.last is not None else (held[1] if held else first)
     replay.check_range(first, last)
-    return first, last
+    return replay, first, last
 
 
 def to_records(result: BlockResult) -> tuple[BlockRecord, list[OpportunityRecord]]:
@@ -129,12 +134,12 @@ def run_backtest(req: BacktestRequest, on_block: OnBlock | None = None) -> RunIn
     """Runs (or resumes) the backtest and returns the finished run."""
     if req.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {req.workers}")
-    first, last = block_range(req)
+    replay, first, last = _replayable(req)
     spec = RunSpec(
         strategy=req.strategy,
         config=dict(req.config),
         dataset_path=str(req.dataset.resolve()),
-        dataset_chain_id=Replay(req.dataset, create(req.strategy, req.config)).market.chain_id,
+        dataset_chain_id=replay.market.chain_id,
         first_block=first,
         last_block=last,
         engine={"capital": str(req.capital)},

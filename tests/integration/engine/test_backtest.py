@@ -119,7 +119,7 @@ def test_cli_errors_are_clean(devnet: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     db = f"sqlite:///{tmp_path / 'e.db'}"
     for args, needle in (
-        (["--blocks", "9-1"], "before the first"),
+        (["--blocks", "9-1"], "before its start"),
         (["--blocks", "x"], "A-B"),
         (["--blocks", "1-2"], "not replayable"),
         (["--strategy", "sandwich"], "unknown strategy"),
