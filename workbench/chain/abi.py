@@ -59,25 +59,34 @@ def encode_deploy(art: Artifact, args: Sequence[Any] = ()) -> bytes:
     return art.bytecode + (encode(types, list(args)) if types else b"")
 
 
+@functools.cache
+def _errors(contract: str) -> dict[str, tuple[bytes, tuple[str, ...]]]:
+    """The contract's custom errors: name -> (selector, argument types)."""
+    out = {}
+    for item in artifact(contract).abi:
+        if item.get("type") == "error":
+            types = tuple(_type_of(p) for p in item["inputs"])
+            out[item["name"]] = (
+                function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})"),
+                types,
+            )
+    return out
+
+
 def custom_error_selector(contract: str, error: str) -> bytes:
     """The 4-byte selector of a custom Solidity error, to recognise revert data."""
-    for item in artifact(contract).abi:
-        if item.get("type") == "error" and item.get("name") == error:
-            sig = f"{error}({','.join(_type_of(p) for p in item['inputs'])})"
-            return function_signature_to_4byte_selector(sig)
-    raise ContractError(f"{contract} has no error {error!r}")
+    if error not in _errors(contract):
+        raise ContractError(f"{contract} has no error {error!r}")
+    return _errors(contract)[error][0]
 
 
 def decode_custom_error(contract: str, data: bytes) -> str | None:
     """``Name(arg, ...)`` for revert data that is one of ``contract``'s custom errors."""
-    for item in artifact(contract).abi:
-        if item.get("type") != "error":
-            continue
-        types = [_type_of(p) for p in item["inputs"]]
-        if data[:4] == function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})"):
+    for name, (sel, types) in _errors(contract).items():
+        if data[:4] == sel:
             try:
-                args = decode(types, data[4:])
+                args = decode(list(types), data[4:])
             except Exception:  # malformed arguments: still name the error
-                return f"{item['name']}(?)"
-            return f"{item['name']}({', '.join(str(a) for a in args)})"
+                return f"{name}(?)"
+            return f"{name}({', '.join(str(a) for a in args)})"
     return None
