@@ -61,6 +61,12 @@ def backtest(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML with the strategy's config")
     ] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params", help="params file from `workbench tune` (strategy, config, models)"
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", help="processes; results identical to one")
     ] = 1,
@@ -72,6 +78,7 @@ def backtest(
     """Replay blocks with a strategy, record every opportunity, print the summary and the
     report's path. Rerun the same command to resume an interrupted run."""
     from workbench.engine.backtest import BacktestRequest, block_range, run_backtest
+    from workbench.engine.params import load_params
     from workbench.report.run_report import report_inputs, write_run_report
     from workbench.scoring.metrics import summarize
     from workbench.sources.devnet import ensure_default_dataset
@@ -79,8 +86,18 @@ def backtest(
 
     first, last = _blocks(blocks)
     named, cfg = _config(config)
+    inclusion = None
+    if params is not None:
+        if config is not None:
+            fail("give either --config or --params, not both")
+        try:
+            tuned = load_params(params)
+        except ConfigError as exc:
+            fail(str(exc))
+        named, cfg, inclusion = tuned.strategy, dict(tuned.config), tuned.inclusion
+    source = params or config
     if strategy and named and strategy != named:
-        fail(f"--strategy {strategy} but {config} names strategy {named}")
+        fail(f"--strategy {strategy} but {source} names strategy {named}")
     name = strategy or named or "cyclic_arb"
     try:
         if dataset is None:
@@ -94,6 +111,7 @@ def backtest(
             last=last,
             workers=workers,
             db_url=db,
+            inclusion=inclusion,
         )
         lo, hi = block_range(req)
         columns = (
@@ -116,11 +134,22 @@ def backtest(
     )
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("opportunities", "won", "lost_to_competitor", "reverted", "unprofitable_after_gas"):
+    for key in (
+        "opportunities",
+        "won",
+        "lost_to_competitor",
+        "reverted",
+        "unprofitable_after_gas",
+        "not_included",
+    ):
         table.add_row(key, str(summary[key]))
     table.add_row("net PnL (with competition)", f"{summary['net_pnl_eth']:.6f} ETH")
     table.add_row("net PnL (upper bound)", f"{summary['net_pnl_upper_bound_eth']:.6f} ETH")
     table.add_row("hit rate", f"{summary['hit_rate']:.1%}")
+    table.add_row(
+        "revert rate predicted / at next block",
+        f"{summary['predicted_revert_rate']:.1%} / {summary['next_block_revert_rate']:.1%}",
+    )
     # Screening (exact math) and the EVM must agree to the wei on V2/V3 paths: any
     # disagreement is a defect, reported here and in the report's top-opportunities table.
     disagreements = [r for r in rows if r.sim_status == "success" and r.profit != r.expected_profit]

@@ -15,6 +15,7 @@ from typing import Any
 from workbench.chain.tools import project_root
 from workbench.engine.replay import DEFAULT_CAPITAL, BlockResult, Replay
 from workbench.errors import ConfigError
+from workbench.scoring.inclusion import InclusionModel
 from workbench.store import (
     BlockRecord,
     OpportunityRecord,
@@ -41,6 +42,15 @@ class BacktestRequest:
     workers: int = 1
     capital: int = DEFAULT_CAPITAL
     db_url: str | None = None
+    inclusion: InclusionModel | None = None  # for strategies that bid by a fitted model
+
+    def replay(self) -> Replay:
+        return Replay(
+            self.dataset,
+            create(self.strategy, self.config),
+            capital=self.capital,
+            inclusion=self.inclusion,
+        )
 
 
 def git_sha() -> str | None:
@@ -64,7 +74,7 @@ def block_range(req: BacktestRequest) -> tuple[int, int]:
 
 def _replayable(req: BacktestRequest) -> tuple[Replay, int, int]:
     """The replay (its dataset opened and verified once) and the checked block range."""
-    replay = Replay(req.dataset, create(req.strategy, req.config), capital=req.capital)
+    replay = req.replay()
     held = replay.dataset.block_range
     first = req.first if req.first is not None else replay.genesis_block + 1
     last = req.last if req.last is not None else (held[1] if held else first)
@@ -102,7 +112,14 @@ def to_records(result: BlockResult) -> tuple[BlockRecord, list[OpportunityRecord
             pnl_with_competition=out.pnl_with_competition,
         )
         opportunities.append(
-            OpportunityRecord.from_intent(o.intent, simulation=simulation, outcome=outcome)
+            OpportunityRecord.from_intent(
+                o.intent,
+                simulation=simulation,
+                outcome=outcome,
+                parent_fullness_bps=o.parent_fullness_bps,
+                predicted_revert=o.risk.p_revert,
+                reverts_next_block=o.reverts_next_block,
+            )
         )
     return block, opportunities
 
@@ -119,7 +136,7 @@ def _run_chunk(
             return
         # Blocks are recorded in order, so what is left of a chunk is one contiguous tail.
         start = todo[0]
-        replay = Replay(req.dataset, create(req.strategy, req.config), capital=req.capital)
+        replay = req.replay()
 
         def record(result: BlockResult) -> None:
             if result.number not in done:
@@ -142,7 +159,10 @@ def run_backtest(req: BacktestRequest, on_block: OnBlock | None = None) -> RunIn
         dataset_chain_id=replay.market.chain_id,
         first_block=first,
         last_block=last,
-        engine={"capital": str(req.capital)},
+        engine={
+            "capital": str(req.capital),
+            **({"inclusion": req.inclusion.to_json()} if req.inclusion else {}),
+        },
         workers=req.workers,
         git_sha=git_sha(),
     )

@@ -7,6 +7,10 @@ target) between snapshot and revert; the competition in the recorded block decid
 outcome; then the recorded block itself is replayed from its signed transactions, and every
 receipt is compared with the recording (replay fidelity). Pool states come from the
 dataset's logs (exact, no RPC), seeded once from the node at the start.
+
+Each intent's revert risk is predicted from the public transactions that follow its position
+(``execution.slippage``) and realised at the next block: its transaction is called on the
+state after the recorded block, as if it had landed one block late.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from workbench.engine.searcher import install_searcher
 from workbench.errors import DatasetError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator, SimResult
+from workbench.execution.slippage import RevertRisk, revert_risk
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
+from workbench.market.pool import Pool
 from workbench.scoring.competition import Outcome, find_competitor, judge
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
@@ -34,6 +40,7 @@ from workbench.sources.devnet.rebuild import load_info, replay_anvil
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv, PendingTx, StrategyContext
 from workbench.strategy.intents import ArbIntent
+from workbench.strategy.models import WinModel
 
 MARKET_FILE = "market.json"
 DEFAULT_CAPITAL = 100 * 10**18  # WETH in our Executor
@@ -45,6 +52,9 @@ class OpportunityResult:
     intent: ArbIntent
     sim: SimResult
     outcome: Outcome
+    parent_fullness_bps: int
+    risk: RevertRisk  # predicted from the following pending transactions
+    reverts_next_block: bool  # realised: its transaction reverts on the block's end state
 
 
 @dataclass
@@ -82,11 +92,17 @@ class Replay:
     """A replay of a devnet dataset's blocks with one strategy on one Anvil."""
 
     def __init__(
-        self, root: Path | str, strategy: Strategy, *, capital: int = DEFAULT_CAPITAL
+        self,
+        root: Path | str,
+        strategy: Strategy,
+        *,
+        capital: int = DEFAULT_CAPITAL,
+        inclusion: WinModel | None = None,
     ) -> None:
         self.root = Path(root)
         self.strategy = strategy
         self.capital = capital
+        self.inclusion = inclusion
         self.dataset = Dataset.open(self.root)
         self.info = load_info(self.root)
         self.market = DeployedMarket.load(self.root / MARKET_FILE)
@@ -132,8 +148,10 @@ class Replay:
             )
             sim = AnvilSimulator(node, searcher.account, cfg)
             touched = self._moved_in(first - 1, state)
+            parent_gas = self._gas_used(first - 1)
             for block in load_blocks(self.dataset, first, last):
-                result, touched = self._block(node, sim, state, index, block, touched)
+                result, touched = self._block(node, sim, state, index, block, touched, parent_gas)
+                parent_gas = block.gas_used
                 results.append(result)
                 if on_block is not None:
                     on_block(result)
@@ -148,6 +166,12 @@ class Replay:
         logs = self.dataset.read("logs", (number, number))
         return frozenset(a.lower() for a in logs["address"].to_list()) & frozenset(state.pools)
 
+    def _gas_used(self, number: int) -> int:
+        """Gas used by block ``number`` (0 for the genesis state, which has no block row)."""
+        if number <= self.genesis_block:
+            return 0
+        return int(self.dataset.read("blocks", (number, number))["gas_used"][0])
+
     def _block(
         self,
         node: Anvil,
@@ -156,12 +180,14 @@ class Replay:
         index: CycleIndex,
         block: BlockData,
         touched: frozenset[str],
+        parent_gas_used: int,
     ) -> tuple[BlockResult, frozenset[str]]:
         env = BlockEnv(
             number=block.number,
             timestamp=block.timestamp,
             base_fee=block.base_fee,
             gas_limit=block.gas_limit,
+            parent_gas_used=parent_gas_used,
         )
         parent = state.pools
         ctx = StrategyContext(
@@ -171,13 +197,16 @@ class Replay:
             cycles=index,
             touched=touched,
             seed=block.number,
+            inclusion=self.inclusion,
         )
-        planned: list[tuple[ArbIntent, list[str], int | None]] = [
-            (i, [], None) for i in self.strategy.on_block(ctx)
+        # (intent, transactions before it, gas left for it, position of its target or -1)
+        planned: list[tuple[ArbIntent, list[str], int | None, int]] = [
+            (i, [], None, -1) for i in self.strategy.on_block(ctx)
         ]
         events = state.apply_all(block.logs)
         moved = frozenset(e.address.lower() for e in events)
         running = dict(parent)
+        after_public: list[tuple[int, frozenset[str], dict[str, Pool]]] = []
         public = 0
         for position, tx in enumerate(block.transactions):
             its_pools = {
@@ -191,6 +220,7 @@ class Replay:
                 continue  # private: never in the mempool, so nobody could backrun it
             public += 1
             if its_pools:
+                after_public.append((position, frozenset(its_pools), dict(running)))
                 pending = pending_tx(block, tx)
                 pctx = StrategyContext(
                     block=env,
@@ -200,19 +230,37 @@ class Replay:
                     touched=frozenset(its_pools),
                     pending=pending,
                     seed=block.number,
+                    inclusion=self.inclusion,
                 )
                 before = [t["raw"] for t in block.transactions[: position + 1]]
                 used = int(block.receipts[tx["hash"]]["cumulative_gas_used"])
                 planned += [
-                    (i, before, block.gas_limit - used)
+                    (i, before, block.gas_limit - used, position)
                     for i in self.strategy.on_pending(pctx, pending)
                 ]
         result = BlockResult(block.number, len(block.transactions), public, Fidelity())
-        for intent, before, gas_left in planned:
+        judged = []
+        for intent, before, gas_left, position in planned:
             simulated = sim.simulate(intent, env, block.miner, before, gas_left)
             outcome = judge(intent, simulated, find_competitor(block, intent, self.market.weth))
-            result.opportunities.append(OpportunityResult(block.number, intent, simulated, outcome))
+            route = {p.address.lower() for p in intent.cycle.pools}
+            scenarios = [
+                pools for at, moved_by, pools in after_public if at > position and moved_by & route
+            ]
+            judged.append((intent, simulated, outcome, revert_risk(intent, scenarios)))
         result.fidelity = self._apply_block(node, block)
+        for intent, simulated, outcome, risk in judged:
+            result.opportunities.append(
+                OpportunityResult(
+                    block.number,
+                    intent,
+                    simulated,
+                    outcome,
+                    parent_fullness_bps=env.parent_fullness_bps,
+                    risk=risk,
+                    reverts_next_block=sim.reverts_now(intent),
+                )
+            )
         return result, moved
 
     def _apply_block(self, node: Anvil, block: BlockData) -> Fidelity:

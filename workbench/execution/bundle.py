@@ -35,12 +35,16 @@ class ExecutionConfig:
 
 
 def executor_steps(intent: ArbIntent, v3_factories: Mapping[str, str]) -> list[tuple[Any, ...]]:
-    """The Executor's Step structs for the intent's cycle (V2 fee in pips, V3 fee tier)."""
+    """The Executor's Step structs for the intent's cycle (V2 fee in pips, V3 fee tier, no
+    price limit, the hop's minimum output)."""
     steps: list[tuple[Any, ...]] = []
-    for hop in intent.cycle.hops:
+    min_outs = intent.hop_min_outs or (0,) * len(intent.cycle.hops)
+    for hop, min_out in zip(intent.cycle.hops, min_outs, strict=True):
         pool = hop.pool
         if isinstance(pool, UniswapV2Pool):
-            steps.append((KIND_V2, pool.address, hop.token_in, hop.token_out, pool.fee, ZERO, 0, 0))
+            steps.append(
+                (KIND_V2, pool.address, hop.token_in, hop.token_out, pool.fee, ZERO, 0, min_out)
+            )
         elif isinstance(pool, UniswapV3State):
             factory = v3_factories.get(pool.address.lower())
             if factory is None:
@@ -48,7 +52,7 @@ def executor_steps(intent: ArbIntent, v3_factories: Mapping[str, str]) -> list[t
                     f"no V3 factory known for pool {pool.address}; add it to v3_factories"
                 )
             steps.append(
-                (KIND_V3, pool.address, hop.token_in, hop.token_out, pool.fee, factory, 0, 0)
+                (KIND_V3, pool.address, hop.token_in, hop.token_out, pool.fee, factory, 0, min_out)
             )
         else:
             raise ConfigError(f"Executor.sol cannot trade {type(pool).__name__} pools")

@@ -173,6 +173,23 @@ class AnvilSimulator:
             tx_hash=tx.hash,
         )
 
+    def reverts_now(self, intent: ArbIntent) -> bool:
+        """Whether the intent's transaction reverts on the node's latest state (a call; nothing
+        is mined): the realised check of an opportunity one block later."""
+        call = {
+            "from": self.account.address,
+            "to": self.cfg.executor,
+            "data": "0x" + executor_calldata(intent, self.cfg.v3_factories).hex(),
+            "gas": hex(SIM_GAS_LIMIT),
+        }
+        try:
+            self.rpc.call("eth_call", [call, "latest"])
+        except RpcError as err:
+            if not revert_data(err) and "revert" not in err.message.lower():
+                raise
+            return True
+        return False
+
     def _why(self, executor: str, data: bytes, block: BlockEnv) -> str:
         """The revert reason, from the same call on the parent state."""
         call = {

@@ -65,6 +65,13 @@ def simulate(cycle: Cycle, amount_in: int) -> tuple[int, int]:
     Raises ``MarketError`` when the cycle cannot trade this amount (a pool rejects it or fills
     only part of it).
     """
+    amount = hop_outputs(cycle, amount_in)[-1]
+    return amount, amount - amount_in
+
+
+def hop_outputs(cycle: Cycle, amount_in: int) -> list[int]:
+    """What each hop of the cycle outputs when it sells ``amount_in`` (see ``simulate``)."""
+    outputs: list[int] = []
     states: dict[str, Pool] = {}
     amount = amount_in
     for i, hop in enumerate(cycle.hops):
@@ -82,7 +89,8 @@ def simulate(cycle: Cycle, amount_in: int) -> tuple[int, int]:
             )
         states[hop.address] = swap.pool_after
         amount = swap.amount_out
-    return amount, amount - amount_in
+        outputs.append(amount)
+    return outputs
 
 
 def optimal_input(cycle: Cycle, *, max_input: int | None = None) -> SizedOpportunity | None:

@@ -19,6 +19,7 @@ OUTCOME_COLOURS = {
     "lost_to_competitor": "#ff7f0e",
     "reverted": "#d62728",
     "unprofitable_after_gas": "#7f7f7f",
+    "not_included": "#bcbd22",
 }
 OTHER_COLOUR = "#9467bd"
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -37,7 +38,7 @@ def fragment(fig: go.Figure, div_id: str) -> str:
     return html
 
 
-def _figure(title: str, xaxis: str, yaxis: str, **layout: Any) -> go.Figure:
+def new_figure(title: str, xaxis: str, yaxis: str, **layout: Any) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(
         title=title,
@@ -65,7 +66,7 @@ def _colour(outcome: str) -> str:
 def cumulative_pnl(rows: Sequence[OpportunityRow], blocks: Sequence[int]) -> go.Figure:
     """Cumulative net PnL over every block of the run, under both bounds."""
     series = cumulative(rows, blocks)
-    fig = _figure("Cumulative net PnL", "block", "ETH", hovermode="x unified")
+    fig = new_figure("Cumulative net PnL", "block", "ETH", hovermode="x unified")
     for key, name, dash in (
         ("net_pnl_upper_bound", "upper bound (no competition)", "dash"),
         ("net_pnl", "with competition", "solid"),
@@ -88,7 +89,7 @@ def cumulative_pnl(rows: Sequence[OpportunityRow], blocks: Sequence[int]) -> go.
 def opportunities_per_block(rows: Sequence[OpportunityRow], blocks: Sequence[int]) -> go.Figure:
     """Opportunities found in each block, stacked by outcome."""
     counts = Counter((r.block, r.outcome) for r in rows)
-    fig = _figure("Opportunities per block", "block", "opportunities", barmode="stack")
+    fig = new_figure("Opportunities per block", "block", "opportunities", barmode="stack")
     for outcome in outcomes_of(rows):
         fig.add_trace(
             go.Bar(
@@ -103,7 +104,7 @@ def opportunities_per_block(rows: Sequence[OpportunityRow], blocks: Sequence[int
 
 def profit_vs_gas(rows: Sequence[OpportunityRow]) -> go.Figure:
     """Each simulated opportunity: gas cost against EVM gross profit, coloured by outcome."""
-    fig = _figure("EVM gross profit vs gas cost", "gas cost (ETH)", "EVM gross profit (ETH)")
+    fig = new_figure("EVM gross profit vs gas cost", "gas cost (ETH)", "EVM gross profit (ETH)")
     for outcome in outcomes_of(rows):
         these = [r for r in rows if r.outcome == outcome]
         fig.add_trace(
@@ -140,7 +141,7 @@ def outcome_breakdown(rows: Sequence[OpportunityRow]) -> go.Figure:
     """How many opportunities ended in each outcome."""
     counts = Counter(r.outcome for r in rows)
     names = outcomes_of(rows)
-    fig = _figure("Outcomes", "opportunities", "", showlegend=False)
+    fig = new_figure("Outcomes", "opportunities", "", showlegend=False)
     fig.add_trace(
         go.Bar(
             x=[counts[o] for o in names],
@@ -161,7 +162,7 @@ def fidelity_per_block(
     """Share of each block's replayed transactions identical to the recording (no bar for a
     block without transactions)."""
     shares = [m / (m + x) if m + x else None for m, x in zip(matched, mismatched, strict=True)]
-    fig = _figure("Replay fidelity per block", "block", "transactions matched", showlegend=False)
+    fig = new_figure("Replay fidelity per block", "block", "transactions matched", showlegend=False)
     fig.add_trace(
         go.Bar(
             x=list(blocks),

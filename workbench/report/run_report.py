@@ -45,6 +45,10 @@ def report_inputs(
                 outcome=str(out.get("outcome", "reverted")),
                 pnl_upper_bound=out.get("pnl_upper_bound", 0),
                 pnl_with_competition=out.get("pnl_with_competition", 0),
+                predicted_revert=o["predicted_revert"],
+                reverts_next_block=o["reverts_next_block"],
+                competitor_paid=out.get("competitor_paid"),
+                parent_fullness_bps=o["parent_fullness_bps"],
             )
         )
     blocks = [

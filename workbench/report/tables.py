@@ -22,6 +22,7 @@ SUMMARY_LABELS = {
     "lost_to_competitor": "Lost to a competitor",
     "reverted": "Reverted",
     "unprofitable_after_gas": "Unprofitable after gas",
+    "not_included": "Not included (pays nothing)",
     "gross_profit_wei": "Gross profit (won)",
     "gas_wei": "Gas (won)",
     "bids_wei": "Bids paid (won)",
@@ -30,6 +31,8 @@ SUMMARY_LABELS = {
     "hit_rate": "Hit rate",
     "revert_rate": "Revert rate",
     "capture_rate": "Capture rate",
+    "predicted_revert_rate": "Revert rate predicted (following pending txs)",
+    "next_block_revert_rate": "Revert rate realised at the next block",
 }
 
 

@@ -5,7 +5,8 @@ Same opportunity = a recorded transaction whose swaps cover every hop of our cyc
 same direction); for a backrun, only transactions after the target compete. What they paid is
 their priority fee plus the WETH they unwrapped in the transaction (how Executor-style bots pay
 the coinbase; a direct ETH transfer without an event is not visible in logs, so this is a
-lower bound). We win when we pay strictly more; a bundle that is not included costs nothing.
+lower bound). We win when we pay strictly more; a bundle that pays the builder nothing (no
+bid, no priority fee) is not included; a bundle that is not included costs nothing.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def judge(intent: ArbIntent, sim: SimResult, competitor: Competitor | None) -> O
     if net <= 0:
         return Outcome("unprofitable_after_gas", net, 0, 0, competitor)
     ours = sim.bid_paid + intent.priority_fee * sim.gas_used
+    if ours == 0:
+        return Outcome("not_included", net, 0, 0, competitor)
     if competitor is not None and competitor.paid >= ours:
         return Outcome("lost_to_competitor", net, net, 0, competitor)
     return Outcome("won", net, net, net, competitor)

@@ -5,7 +5,10 @@ Amounts stay integers (wei of the base token); ETH values and rates are floats f
 and statistics only. Definitions:
 - hit rate = won / opportunities; revert rate = reverted / opportunities;
 - observed MEV of a block = the EVM-simulated gross profit of every opportunity found in it,
-  won or lost; capture rate = gross profit won / observed MEV.
+  won or lost; capture rate = gross profit won / observed MEV;
+- predicted revert rate = the mean predicted revert probability (from the following pending
+  transactions); realised next-block revert rate = the share of opportunities whose
+  transaction reverts on the state after the block (of those checked).
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ class OpportunityRow:
     outcome: str
     pnl_upper_bound: int
     pnl_with_competition: int
+    predicted_revert: float | None = None
+    reverts_next_block: bool | None = None
+    competitor_paid: int | None = None  # a competitor took the opportunity, paying this
+    parent_fullness_bps: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +49,15 @@ class Summary:
     lost: int
     reverted: int
     unprofitable: int
+    not_included: int
     gross_profit: int  # won
     gas: int  # won
     bids: int  # won
     net_pnl: int  # with competition
     net_pnl_upper_bound: int
     observed_mev: int
+    predicted_revert_rate: float
+    next_block_revert_rate: float
 
     @property
     def hit_rate(self) -> float:
@@ -69,6 +79,7 @@ class Summary:
             "lost_to_competitor": self.lost,
             "reverted": self.reverted,
             "unprofitable_after_gas": self.unprofitable,
+            "not_included": self.not_included,
             "gross_profit_wei": self.gross_profit,
             "gas_wei": self.gas,
             "bids_wei": self.bids,
@@ -79,24 +90,31 @@ class Summary:
             "hit_rate": self.hit_rate,
             "revert_rate": self.revert_rate,
             "capture_rate": self.capture_rate,
+            "predicted_revert_rate": self.predicted_revert_rate,
+            "next_block_revert_rate": self.next_block_revert_rate,
         }
 
 
 def summarize(rows: Iterable[OpportunityRow]) -> Summary:
     rows = list(rows)
     won = [r for r in rows if r.outcome == "won"]
+    predicted = [r.predicted_revert for r in rows if r.predicted_revert is not None]
+    realised = [r.reverts_next_block for r in rows if r.reverts_next_block is not None]
     return Summary(
         opportunities=len(rows),
         won=len(won),
         lost=sum(r.outcome == "lost_to_competitor" for r in rows),
         reverted=sum(r.outcome == "reverted" for r in rows),
         unprofitable=sum(r.outcome == "unprofitable_after_gas" for r in rows),
+        not_included=sum(r.outcome == "not_included" for r in rows),
         gross_profit=sum(r.profit for r in won),
         gas=sum(r.gas_cost for r in won),
         bids=sum(r.bid_paid for r in won),
         net_pnl=sum(r.pnl_with_competition for r in rows),
         net_pnl_upper_bound=sum(r.pnl_upper_bound for r in rows),
         observed_mev=sum(r.profit for r in rows if r.sim_status == "success"),
+        predicted_revert_rate=sum(predicted) / len(predicted) if predicted else 0.0,
+        next_block_revert_rate=sum(realised) / len(realised) if realised else 0.0,
     )
 
 

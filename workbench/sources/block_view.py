@@ -22,6 +22,7 @@ class BlockData:
     base_fee: int
     miner: str
     gas_limit: int
+    gas_used: int
     transactions: list[dict[str, Any]]  # in block order
     receipts: dict[str, dict[str, Any]]  # by transaction hash
     logs: list[dict[str, Any]]  # in log order
@@ -55,6 +56,7 @@ def load_blocks(ds: Dataset, first: int, last: int) -> Iterator[BlockData]:
             base_fee=int(b["base_fee_per_gas"] or 0),
             miner=b["miner"],
             gas_limit=b["gas_limit"],
+            gas_used=b["gas_used"],
             transactions=block_txs,
             receipts={r["transaction_hash"]: r for r in receipts.get(n, [])},
             logs=logs.get(n, []),

@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 URL_ENV = "WORKBENCH_DB_URL"
@@ -22,6 +22,11 @@ DEFAULT_FILE = "workbench.db"
 BEGIN_OPTION = "workbench_sqlite_begin"
 """Execution option naming the SQLite BEGIN flavour: writers take the lock up front."""
 _MIGRATION_LOCK = 0x5742_5354_4F52_45  # "WBSTORE": the pg_advisory_xact_lock key
+VERSION_TABLE = "workbench_alembic_version"
+"""Our own Alembic version table, so the store can share a database with other Alembic-managed
+schemas (an optuna study storage uses ``alembic_version``)."""
+_LEGACY_VERSION_TABLE = "alembic_version"
+_OUR_REVISIONS = ("0001", "0002")
 
 
 def database_url(url: str | None = None) -> str:
@@ -57,7 +62,33 @@ def upgrade(engine: Engine) -> None:
     with writer(engine).begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        _adopt_legacy_version_table(connection)
         command.upgrade(alembic_config(connection), "head")
+
+
+def _adopt_legacy_version_table(connection: Connection) -> None:
+    """A store made before the version table was renamed kept its revision in
+    ``alembic_version``: move it to ours (leaving another schema's revision alone)."""
+    tables = set(inspect(connection).get_table_names())
+    if VERSION_TABLE in tables or _LEGACY_VERSION_TABLE not in tables or "runs" not in tables:
+        return
+    legacy = connection.execute(text(f"SELECT version_num FROM {_LEGACY_VERSION_TABLE}")).all()
+    revisions = [r[0] for r in legacy]
+    ours = [r for r in revisions if r in _OUR_REVISIONS]
+    if not ours:
+        return
+    connection.execute(
+        text(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    )
+    connection.execute(
+        text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": ours[0]}
+    )
+    if len(ours) == len(revisions):
+        connection.execute(text(f"DROP TABLE {_LEGACY_VERSION_TABLE}"))
+    else:
+        connection.execute(
+            text(f"DELETE FROM {_LEGACY_VERSION_TABLE} WHERE version_num = :v"), {"v": ours[0]}
+        )
 
 
 def alembic_config(connection: Connection) -> Config:

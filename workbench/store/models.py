@@ -2,7 +2,8 @@
 and each opportunity's EVM simulation and scored outcome.
 
 Amounts are ``Wei`` columns (exact decimal text); times are UTC. Deleting a run deletes
-everything under it. Migration 0001 creates exactly this schema (a test compares them).
+everything under it. Migrations 0001 and 0002 create exactly this schema (a test compares
+them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Enum,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -133,6 +135,9 @@ class Opportunity(Base):
     bid_bps: Mapped[int] = mapped_column(Integer)
     priority_fee: Mapped[int] = mapped_column(Wei)
     after_tx: Mapped[str | None] = mapped_column(String(66))
+    parent_fullness_bps: Mapped[int | None] = mapped_column(Integer)
+    predicted_revert: Mapped[float | None] = mapped_column(Float)  # a probability
+    reverts_next_block: Mapped[bool | None] = mapped_column(Boolean)
 
     simulation: Mapped[Simulation | None] = relationship(cascade="all, delete-orphan")
     outcome: Mapped[Outcome | None] = relationship(cascade="all, delete-orphan")

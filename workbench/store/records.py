@@ -38,6 +38,7 @@ class OutcomeKind(StrEnum):
     LOST_TO_COMPETITOR = "lost_to_competitor"
     REVERTED = "reverted"
     UNPROFITABLE_AFTER_GAS = "unprofitable_after_gas"
+    NOT_INCLUDED = "not_included"  # it pays the builder nothing
 
 
 def canonical_json(value: Any) -> str:
@@ -180,7 +181,8 @@ class RouteHop(NamedTuple):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpportunityRecord:
     """An intent a strategy proposed in a block, with its simulation and outcome if any.
-    ``key`` (route id, ``@`` target tx for a backrun) is unique within a block of a run."""
+    ``key`` (route id, ``@`` target tx for a backrun) is unique within a block of a run.
+    ``predicted_revert`` is a probability; ``reverts_next_block`` the realised check."""
 
     strategy: str
     key: str
@@ -192,6 +194,9 @@ class OpportunityRecord:
     bid_bps: int = 0
     priority_fee: int = 0
     after_tx: str | None = None
+    parent_fullness_bps: int | None = None
+    predicted_revert: float | None = None
+    reverts_next_block: bool | None = None
     simulation: SimulationRecord | None = None
     outcome: OutcomeRecord | None = None
 
@@ -204,7 +209,11 @@ class OpportunityRecord:
             "gas_estimate",
             "bid_bps",
             "priority_fee",
+            "parent_fullness_bps",
         )
+        p = self.predicted_revert
+        if p is not None and not (isinstance(p, float | int) and 0 <= p <= 1):
+            raise InvalidRecordError(f"predicted_revert must be a probability, got {p!r}")
 
     @classmethod
     def from_intent(
@@ -213,6 +222,9 @@ class OpportunityRecord:
         *,
         simulation: SimulationRecord | None = None,
         outcome: OutcomeRecord | None = None,
+        parent_fullness_bps: int | None = None,
+        predicted_revert: float | None = None,
+        reverts_next_block: bool | None = None,
     ) -> OpportunityRecord:
         return cls(
             strategy=intent.strategy,
@@ -225,6 +237,9 @@ class OpportunityRecord:
             bid_bps=intent.bid_bps,
             priority_fee=intent.priority_fee,
             after_tx=intent.after_tx,
+            parent_fullness_bps=parent_fullness_bps,
+            predicted_revert=predicted_revert,
+            reverts_next_block=reverts_next_block,
             simulation=simulation,
             outcome=outcome,
         )

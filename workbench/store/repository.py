@@ -232,6 +232,9 @@ def _opportunity_row(record: OpportunityRecord) -> Opportunity:
         bid_bps=record.bid_bps,
         priority_fee=record.priority_fee,
         after_tx=record.after_tx,
+        parent_fullness_bps=record.parent_fullness_bps,
+        predicted_revert=record.predicted_revert,
+        reverts_next_block=record.reverts_next_block,
         simulation=None if sim is None else Simulation(**asdict(sim)),
         outcome=None if outcome is None else Outcome(**asdict(outcome)),
     )

@@ -19,19 +19,21 @@ from workbench.strategy.intents import Intent
 
 class StrategyConfig(BaseModel):
     """Base of every strategy's config: frozen, typed, unknown keys refused. Mark a field
-    tunable with ``Field(..., json_schema_extra={"tunable": [low, high]})``."""
+    tunable with ``Field(..., json_schema_extra={"tunable": [low, high]})`` (an integer range)
+    or ``{"tunable": ["a", "b", ...]}`` (a choice among strings)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @classmethod
-    def tunables(cls) -> dict[str, tuple[Any, Any]]:
-        """Field name -> (low, high) for the fields the tuner may change."""
+    def tunables(cls) -> dict[str, tuple[Any, ...]]:
+        """Field name -> (low, high) for an integer range, or the choices, for the fields the
+        tuner may change."""
         out = {}
         for name, info in cls.model_fields.items():
             extra = info.json_schema_extra
-            bounds = extra.get("tunable") if isinstance(extra, dict) else None
-            if isinstance(bounds, list) and len(bounds) == 2:
-                out[name] = (bounds[0], bounds[1])
+            space = extra.get("tunable") if isinstance(extra, dict) else None
+            if isinstance(space, list) and space:
+                out[name] = tuple(space)
         return out
 
 

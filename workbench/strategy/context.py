@@ -8,20 +8,27 @@ randomness derives it from the seed, so every replay is reproducible.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from workbench.market.graph import CycleIndex
 from workbench.market.pool import Pool
+from workbench.strategy.models import WinModel
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlockEnv:
-    """The block being built: number, timestamp, and its base fee (known from the parent)."""
+    """The block being built: number, timestamp, its base fee and how full its parent was
+    (both known from the parent header)."""
 
     number: int
     timestamp: int
     base_fee: int
     gas_limit: int = 30_000_000
+    parent_gas_used: int = 0
+
+    @property
+    def parent_fullness_bps(self) -> int:
+        return min(10_000, self.parent_gas_used * 10_000 // self.gas_limit)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +66,7 @@ class StrategyContext:
     touched: frozenset[str] = frozenset()  # pools changed since the last context (lowercase)
     pending: PendingTx | None = None
     seed: int = 0
-    extras: Mapping[str, object] = field(default_factory=dict)  # models a strategy may consult
+    inclusion: WinModel | None = None  # a fitted inclusion model, for model-based bids
 
     def pool(self, address: str) -> Pool:
         return self.pools[address.lower()]

@@ -14,7 +14,8 @@ class ArbIntent:
     """Trade ``amount_in`` of the cycle's base token around ``cycle``.
 
     ``expected_profit`` is the screening (exact math) profit before gas and bid; the bundle
-    reverts unless the Executor ends with at least ``min_profit`` more of the base token.
+    reverts unless the Executor ends with at least ``min_profit`` more of the base token and
+    every hop outputs at least its ``hop_min_outs`` entry (none if empty).
     ``bid_bps`` of the realised profit goes to the block's coinbase (the builder bid), on top
     of ``priority_fee`` per gas. ``after_tx`` makes it a backrun: it must land right after
     that pending transaction.
@@ -29,6 +30,7 @@ class ArbIntent:
     bid_bps: int = 0
     priority_fee: int = 0
     after_tx: str | None = None
+    hop_min_outs: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.amount_in <= 0:
@@ -37,6 +39,8 @@ class ArbIntent:
             raise ConfigError(f"bid_bps must be in [0, 10000], got {self.bid_bps}")
         if self.min_profit < 0 or self.priority_fee < 0 or self.gas_estimate <= 0:
             raise ConfigError("min_profit and priority_fee must be >= 0 and gas_estimate > 0")
+        if self.hop_min_outs and len(self.hop_min_outs) != len(self.cycle.hops):
+            raise ConfigError("hop_min_outs needs one minimum per hop of the cycle")
 
     @property
     def key(self) -> str:

@@ -40,7 +40,7 @@ from workbench.store import (
     simulation_rows,
     to_frame,
 )
-from workbench.store.db import alembic_config, make_engine, upgrade
+from workbench.store.db import VERSION_TABLE, alembic_config, make_engine, upgrade
 from workbench.store.models import Base, Opportunity, Simulation
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
@@ -106,10 +106,12 @@ class StoreContract:
 
     def test_migration_creates_exactly_the_models(self, store: Store) -> None:
         with store.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+            )
             assert compare_metadata(context, Base.metadata) == []
             head = ScriptDirectory.from_config(alembic_config(connection)).get_current_head()
-            assert context.get_current_revision() == head == "0001"
+            assert context.get_current_revision() == head == "0002"
 
     def test_a_failed_upgrade_leaves_no_half_made_schema(self, url: str) -> None:
         engine = make_engine(url)

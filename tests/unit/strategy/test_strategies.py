@@ -11,7 +11,7 @@ from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.sizing import simulate
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.strategy import BlockEnv, PendingTx, StrategyContext, available, create
-from workbench.strategy.builtin.arb_screen import min_profit_for
+from workbench.strategy.models import break_even
 
 WETH, TKA, TKB = "0x" + "ee" * 20, "0x" + "aa" * 20, "0x" + "bb" * 20
 E18 = 10**18
@@ -59,7 +59,7 @@ def test_cyclic_arb_finds_the_exact_opportunity() -> None:
     _, profit = simulate(intent.cycle, intent.amount_in)
     assert profit == intent.expected_profit > 0
     gas_cost = intent.gas_estimate * 10**9
-    assert intent.min_profit == min_profit_for(gas_cost, 9000)
+    assert intent.min_profit == break_even(gas_cost, 9000)
     assert intent.expected_profit - intent.expected_profit * 9000 // 10_000 - gas_cost >= 0
     assert (
         strategy.on_pending(
@@ -104,7 +104,13 @@ def test_registry_and_config_errors_say_what_to_do() -> None:
     cfg = create("cyclic_arb").config
     with pytest.raises(Exception, match="frozen"):
         cfg.bid_bps = 1  # type: ignore[misc]
-    assert set(type(cfg).tunables()) == {"min_net_profit", "bid_bps"}
+    assert set(type(cfg).tunables()) == {
+        "min_net_profit",
+        "bid_bps",
+        "bid_policy",
+        "bid_margin_bps",
+        "slippage_bps",
+    }
 
 
 def test_a_redefined_strategy_replaces_itself_but_not_another() -> None:

@@ -9,6 +9,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
+from workbench.store.db import VERSION_TABLE
 from workbench.store.models import Base
 
 connection = context.config.attributes.get("connection")
@@ -35,6 +36,7 @@ context.configure(
     render_item=render_item,
     render_as_batch=sqlite,
     transactional_ddl=True,
+    version_table=VERSION_TABLE,
 )
 with context.begin_transaction():
     context.run_migrations()

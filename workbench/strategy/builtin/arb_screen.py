@@ -4,9 +4,11 @@ ones that pay for gas and the bid, and choose a set that touches each pool at mo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import Field
 
+from workbench.errors import ConfigError
 from workbench.market.graph import Cycle
 from workbench.market.sizing import optimal_input
 from workbench.market.uniswap_v2 import UniswapV2Pool
@@ -14,6 +16,7 @@ from workbench.market.v3.state import UniswapV3State
 from workbench.strategy.api import StrategyConfig
 from workbench.strategy.context import StrategyContext
 from workbench.strategy.intents import ArbIntent
+from workbench.strategy.models import BidPolicy, ConstantShare, ExpectedNetBid, slippage_guards
 
 EXECUTABLE = (UniswapV2Pool, UniswapV3State)  # the hop kinds Executor.sol can trade
 
@@ -22,14 +25,39 @@ class ArbConfig(StrategyConfig):
     """Costs and thresholds of an arbitrage strategy; amounts in wei of the base token."""
 
     min_net_profit: int = Field(
-        10**14, ge=0, description="after gas and bid", json_schema_extra={"tunable": [0, 10**16]}
+        10**14,
+        ge=0,
+        description="after gas and bid",
+        json_schema_extra={"tunable": [10**12, 10**16]},
     )
     bid_bps: int = Field(
         5_000,
         ge=0,
         le=9_999,
-        description="share of profit paid to coinbase",
+        description="share of profit paid to coinbase (the constant bid policy)",
         json_schema_extra={"tunable": [0, 9_900]},
+    )
+    bid_policy: Literal["constant", "expected_net"] = Field(
+        "constant",
+        description="constant: always bid_bps; expected_net: the bid maximizing P(win) * net "
+        "under the context's fitted inclusion model",
+        json_schema_extra={"tunable": ["constant", "expected_net"]},
+    )
+    bid_margin_bps: int = Field(
+        0,
+        ge=0,
+        le=5_000,
+        description="expected_net: added above each historical payment",
+        json_schema_extra={"tunable": [0, 1_000]},
+    )
+    max_bid_bps: int = Field(9_900, ge=0, le=9_999, description="expected_net: the largest bid")
+    slippage_bps: int = Field(
+        10_000,
+        ge=0,
+        le=10_000,
+        description="how far the profit and each hop's output may fall below the expected "
+        "before the bundle reverts (10000: down to break-even only)",
+        json_schema_extra={"tunable": [0, 10_000]},
     )
     priority_fee: int = Field(0, ge=0, description="wei per gas on top of the base fee")
     gas_base: int = Field(60_000, gt=0, description="Executor call overhead")
@@ -47,10 +75,15 @@ def gas_estimate(cycle: Cycle, cfg: ArbConfig) -> int:
     return cfg.gas_base + sum(per_hop)
 
 
-def min_profit_for(gas_cost: int, bid_bps: int) -> int:
-    """The least gross profit for which gross - bid - gas >= 0: the Executor's minProfit,
-    so the bundle reverts instead of losing money."""
-    return -(-gas_cost * 10_000 // (10_000 - bid_bps))
+def bid_policy(ctx: StrategyContext, cfg: ArbConfig) -> BidPolicy:
+    if cfg.bid_policy == "constant":
+        return ConstantShare(cfg.bid_bps)
+    if ctx.inclusion is None:
+        raise ConfigError(
+            "bid_policy 'expected_net' needs a fitted inclusion model: pass a params file "
+            "written by `workbench tune` (--params FILE)"
+        )
+    return ExpectedNetBid(ctx.inclusion, max_bps=cfg.max_bid_bps, margin_bps=cfg.bid_margin_bps)
 
 
 def screen(
@@ -62,6 +95,7 @@ def screen(
 ) -> list[ArbIntent]:
     """Profitable, non-conflicting intents for ``cycles`` on the context's pool states."""
     fee_per_gas = ctx.block.base_fee + cfg.priority_fee
+    policy = bid_policy(ctx, cfg)
     found: list[tuple[int, ArbIntent]] = []
     for cycle in cycles:
         if len(cycle.hops) > cfg.max_hops or not all(
@@ -76,22 +110,28 @@ def screen(
             continue
         gas = gas_estimate(current, cfg)
         gas_cost = gas * fee_per_gas
-        bid = sized.profit * cfg.bid_bps // 10_000
-        net = sized.profit - bid - gas_cost
-        if net < cfg.min_net_profit:
+        bid_bps = policy.bid_bps(sized.profit, gas_cost, ctx.block.parent_fullness_bps)
+        bid = sized.profit * bid_bps // 10_000
+        if bid == 0 and cfg.priority_fee == 0:
+            continue  # it would pay the builder nothing: never included
+        if sized.profit - bid - gas_cost < cfg.min_net_profit:
             continue
+        guards = slippage_guards(
+            current, sized.amount_in, sized.profit, gas_cost, bid_bps, cfg.slippage_bps
+        )
         intent = ArbIntent(
             strategy=name,
             cycle=current,
             amount_in=sized.amount_in,
             expected_profit=sized.profit,
-            min_profit=min_profit_for(gas_cost, cfg.bid_bps),
+            min_profit=guards.min_profit,
             gas_estimate=gas,
-            bid_bps=cfg.bid_bps,
+            bid_bps=bid_bps,
             priority_fee=cfg.priority_fee,
             after_tx=after_tx,
+            hop_min_outs=guards.hop_min_outs,
         )
-        found.append((net, intent))
+        found.append((sized.profit - bid - gas_cost, intent))
     chosen: list[ArbIntent] = []
     used: set[str] = set()
     for _, intent in sorted(found, key=lambda pair: (-pair[0], pair[1].key)):
