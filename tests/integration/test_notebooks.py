@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from ipykernel.kernelspec import install
 from nbclient import NotebookClient
 
+from workbench.engine.params import load_params
 from workbench.sources.devnet import DevnetConfig, generate
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -70,6 +72,31 @@ def test_strategy_research_compares_custom_strategy(workdir: Path) -> None:
     table = next(str(o["text/plain"]) for o in shown if "net_pnl_eth" in str(o.get("text/plain")))
     assert "cyclic_arb" in table and "two_hop_only" in table
     assert any(PLOTLY in o for o in shown)
+
+
+def test_tuning_compares_tuned_and_baseline_and_writes_params(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "tmp").mkdir(exist_ok=True)
+    monkeypatch.setenv("TMPDIR", str(workdir / "tmp"))  # the kernel's temp dir: the params file
+    shown = outputs(execute("03_tuning.ipynb", workdir))
+    text = "\n".join(str(o.get("text/plain", "")) for o in shown)
+    held = re.search(
+        r"held-out net PnL: tuned (-?\d+\.\d{6}) ETH, baseline (-?\d+\.\d{6}) ETH", text
+    )
+    assert held, text
+    path = re.search(r"^params: (.+)$", text, re.MULTILINE)
+    assert path and "loaded back: True" in text
+    params = load_params(Path(path[1]))
+    assert params.strategy == "backrun_arb" and params.tuning["trials"] == 4
+    scores = params.tuning["held_out"]
+    for printed, side in zip(held.groups(), ("tuned", "baseline"), strict=True):
+        assert printed == f"{int(scores[side]['net_pnl_wei']) / 10**18:.6f}"
+    assert f"--params {path[1]}" in text
+    reports = list((workdir / "reports").glob("tuning-*.html"))
+    assert len(reports) == 1 and reports[0].stat().st_size > 0
+    assert str(reports[0]) in text
+    assert sum(PLOTLY in o for o in shown) == 3  # payments, objective, inclusion model
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
