@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -132,7 +131,7 @@ def search_space(strategy: str) -> dict[str, tuple[Any, ...]]:
 def nice_step(span: int) -> int:
     """About ``span / STEPS``, rounded down to 1, 2 or 5 times a power of ten."""
     raw = max(1, span // STEPS)
-    power = 10 ** int(math.log10(raw))
+    power = 10 ** (len(str(raw)) - 1)  # exact (math.log10 rounds near powers of ten)
     return max(m * power for m in (1, 2, 5) if m * power <= raw)
 
 

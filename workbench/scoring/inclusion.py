@@ -93,13 +93,15 @@ class InclusionModel:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> InclusionModel:
+    def from_json(cls, data: Any) -> InclusionModel:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"an inclusion model is a JSON object, got {type(data).__name__}")
         try:
             coef = tuple(float(c) for c in data["coef"])
             shares = tuple(sorted(int(s) for s in data["shares_bps"]))
             samples = int(data.get("samples", 0))
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"not an inclusion model ({exc!r}): {dict(data)!r:.200}") from None
+            raise ConfigError(f"not an inclusion model ({exc!r})") from None
         if len(coef) != 3 or any(not math.isfinite(c) for c in coef):
             raise ConfigError(f"an inclusion model has 3 finite coefficients, got {coef}")
         if any(s < 0 for s in shares):

@@ -77,8 +77,9 @@ class ExpectedNetBid:
 
 
 def break_even(gas_cost: int, bid_bps: int) -> int:
-    """The least gross profit for which gross - bid - gas >= 0."""
-    return -(-gas_cost * BPS // (BPS - bid_bps))
+    """The least gross profit g for which g - bid - gas >= 0, with the Executor's bid
+    floor(g * bid_bps / 10000): g - floor(g * b / 10000) = ceil(g * (10000 - b) / 10000)."""
+    return max(0, (gas_cost - 1) * BPS // (BPS - bid_bps) + 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,12 +196,6 @@ def test_a_malformed_inclusion_model(tmp_path: Path, inclusion: Any, problem: st
         load_params(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InclusionModel.from_json raises TypeError/ValueError (from dict(data) in its own "
-    "error message) for a non-mapping, and load_params only re-raises ConfigError: "
-    '{"inclusion": [1, 2, 3]} escapes as a bare TypeError',
-)
 def test_an_inclusion_model_that_is_not_an_object(tmp_path: Path) -> None:
     path = write(tmp_path / "p.json", {**valid_json(), "inclusion": [1, 2, 3]})
     with pytest.raises(ConfigError, match=re.escape(f"params file {path}")):

@@ -91,13 +91,6 @@ def test_nice_step_is_a_round_step_near_a_hundredth(span: int) -> None:
     assert step <= raw < 2.5 * step  # the largest round step not above span / 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nice_step takes the power of ten as 10 ** int(math.log10(raw)); for raw just below "
-    "a power of ten with 16+ digits (e.g. 10**15 - 1) log10 rounds up to the exponent, the "
-    "power exceeds raw and max() gets an empty sequence: ValueError for span 10**17 - 1 "
-    "(exact alternative: 10 ** (len(str(raw)) - 1))",
-)
 def test_nice_step_for_a_span_just_below_a_power_of_ten() -> None:
     assert nice_step(10**17 - 1) == 5 * 10**14
 

@@ -178,13 +178,6 @@ def test_from_json_rejects_malformed_data(data: dict, message: str) -> None:
         InclusionModel.from_json(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InclusionModel.from_json formats its error with dict(data), which itself raises "
-    "TypeError/ValueError when data is not a mapping (a list, string or number), so a params "
-    "file whose 'inclusion' is e.g. a list escapes load_params as a bare TypeError instead of "
-    "a ConfigError",
-)
 @pytest.mark.parametrize("data", [[1, 2, 3], "model", 5])
 def test_from_json_rejects_a_non_mapping_with_config_error(data: object) -> None:
     with pytest.raises(ConfigError):
