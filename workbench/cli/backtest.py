@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from workbench.chain.tools import project_root
-from workbench.cli.common import app, console, fail
+from workbench.cli.common import app, console, fail, progress_bar
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.sources.ingest import parse_block_range
 
@@ -114,13 +113,7 @@ def backtest(
             inclusion=inclusion,
         )
         lo, hi = block_range(req)
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as progress:
+        with progress_bar() as progress:
             task = progress.add_task(f"{name} {lo}-{hi}", total=hi - lo + 1)
             run = run_backtest(req, on_block=lambda _: progress.advance(task))
         with open_store(db) as store:

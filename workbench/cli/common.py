@@ -8,6 +8,7 @@ from typing import NoReturn, TextIO
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 app = typer.Typer(
     help="MEV research and execution workbench.", no_args_is_help=True, add_completion=False
@@ -32,3 +33,15 @@ def open_text(path: Path) -> TextIO:
         return path.open()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}")
+
+
+def progress_bar() -> Progress:
+    """The bar long commands show (description, bar, done/total, time left); vanishes when done."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )

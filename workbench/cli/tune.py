@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from workbench.chain.tools import project_root
 from workbench.cli.backtest import REPORTS, _blocks, _config
-from workbench.cli.common import app, console, fail
+from workbench.cli.common import app, console, fail, progress_bar
 from workbench.errors import WorkbenchError
 
 
@@ -62,12 +61,6 @@ def tune(
     named, cfg = _config(config)
     if named and named != strategy:
         fail(f"--strategy {strategy} but {config} names strategy {named}")
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
     try:
         if dataset is None:
             console.print("dataset: the devnet default (building it if missing)")
@@ -86,7 +79,7 @@ def tune(
             workers=workers,
             db_url=db,
         )
-        with Progress(*columns, console=console, transient=True) as progress:
+        with progress_bar() as progress:
             trial_task = progress.add_task("trials", total=trials)
             block_task = progress.add_task("blocks", total=1)
 

@@ -9,14 +9,13 @@ config must validate against its type, the inclusion model must be well formed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
+from workbench.files import write_atomically
 from workbench.scoring.inclusion import InclusionModel
 from workbench.strategy.api import config_type, create
 
@@ -45,20 +44,7 @@ class Params:
 
 def save_params(params: Params, path: Path) -> Path:
     """Writes ``params`` to ``path`` atomically."""
-    text = json.dumps(params.to_json(), indent=2, sort_keys=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, json.dumps(params.to_json(), indent=2, sort_keys=True) + "\n")
 
 
 def load_params(path: Path) -> Params:

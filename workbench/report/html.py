@@ -6,8 +6,6 @@ escaped; the file is written atomically (a temp file renamed over the target).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -17,6 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from workbench.files import write_atomically
 from workbench.report import figures, tables
 from workbench.scoring.metrics import OpportunityRow, by, summarize
 
@@ -169,16 +168,4 @@ def write_report(
 ) -> Path:
     """Write the run's report to ``path`` atomically (parent directories created)."""
     page = render(title=title, run=run, rows=rows, blocks=blocks, extra_sections=extra_sections)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(page)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, page)
