@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from workbench.engine import params as params_module
+from workbench import files as files_module
 from workbench.engine.params import VERSION, Params, config_of, load_params, save_params
 from workbench.errors import ConfigError
 from workbench.scoring.inclusion import InclusionModel
@@ -94,7 +94,7 @@ def test_a_failed_save_keeps_the_old_file_and_removes_its_temporary_file(
         assert Path(src).parent == tmp_path and Path(src).read_text().startswith("{")
         raise OSError("disk full")
 
-    monkeypatch.setattr(params_module.os, "replace", crash)
+    monkeypatch.setattr(files_module.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         save_params(tuned(), path)
     assert path.read_bytes() == before
