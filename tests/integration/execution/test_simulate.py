@@ -58,13 +58,14 @@ def setup_searcher(node: Anvil, m: DeployedMarket) -> tuple[AnvilSimulator, Stra
     return AnvilSimulator(node, account, cfg), ctx
 
 
-@pytest.mark.parametrize("bid_bps", [0, 9000])
+@pytest.mark.parametrize(("bid_bps", "tip"), [(0, 10**8), (9000, 0)])
 def test_evm_profit_equals_screening_profit(
-    market: tuple[Anvil, DeployedMarket], bid_bps: int
+    market: tuple[Anvil, DeployedMarket], bid_bps: int, tip: int
 ) -> None:
     node, m = market
     sim, ctx = setup_searcher(node, m)
-    strategy = create("cyclic_arb", {"min_net_profit": 0, "bid_bps": bid_bps})
+    config = {"min_net_profit": 0, "bid_bps": bid_bps, "priority_fee": tip}
+    strategy = create("cyclic_arb", config)
     assert isinstance(strategy.config, ArbConfig)
     # Every profitable cycle on its own (the strategy keeps only non-overlapping ones).
     cycles = ctx.cycles.touching(ctx.cycles.by_pool)
@@ -78,7 +79,8 @@ def test_evm_profit_equals_screening_profit(
         assert result.status == "success", result.revert_reason
         assert result.profit == intent.expected_profit  # to the wei
         assert result.bid_paid == intent.expected_profit * bid_bps // 10_000
-        assert result.gas_cost == result.gas_used * 10**9 and result.gas_limit > result.gas_used
+        assert result.gas_cost == result.gas_used * (10**9 + tip)
+        assert result.gas_limit > result.gas_used
         assert node.block_number() == head  # the simulation left no trace
     assert kinds == {"UniswapV2Pool", "UniswapV3State"}
 

@@ -141,3 +141,12 @@ def test_a_redefined_strategy_replaces_itself_but_not_another() -> None:
 
     with pytest.raises(ConfigError, match="already registered"):
         register(StrategyConfig)(Other)
+
+
+def test_an_intent_that_would_pay_the_builder_nothing_is_not_proposed() -> None:
+    cheap = v2("1", TKA, WETH, 210_000 * E18, 100 * E18)
+    dear = v2("2", TKA, WETH, 200_000 * E18, 100 * E18)
+    free = {"bid_bps": 0, "min_net_profit": 0}
+    assert create("cyclic_arb", free).on_block(context([cheap, dear])) == []
+    tipped = create("cyclic_arb", {**free, "priority_fee": 1}).on_block(context([cheap, dear]))
+    assert len(tipped) == 1 and tipped[0].bid_bps == 0
