@@ -42,6 +42,16 @@ def _config(path: Path | None) -> tuple[str | None, dict[str, Any]]:
     return name, data
 
 
+def dataset_or_default(dataset: Path | None) -> Path:
+    """``dataset``, else the devnet default (built on first use)."""
+    if dataset is not None:
+        return dataset
+    from workbench.sources.devnet import ensure_default_dataset
+
+    console.print("dataset: the devnet default (building it if missing)")
+    return ensure_default_dataset()
+
+
 def _report_path(run_id: int) -> Path:
     return project_root() / REPORTS / f"run-{run_id}.html"
 
@@ -80,7 +90,6 @@ def backtest(
     from workbench.engine.params import load_params
     from workbench.report.run_report import report_inputs, write_run_report
     from workbench.scoring.metrics import summarize
-    from workbench.sources.devnet import ensure_default_dataset
     from workbench.store import open_store
 
     first, last = _blocks(blocks)
@@ -99,11 +108,8 @@ def backtest(
         fail(f"--strategy {strategy} but {source} names strategy {named}")
     name = strategy or named or "cyclic_arb"
     try:
-        if dataset is None:
-            console.print("dataset: the devnet default (building it if missing)")
-            dataset = ensure_default_dataset()
         req = BacktestRequest(
-            dataset=dataset,
+            dataset=dataset_or_default(dataset),
             strategy=name,
             config=cfg,
             first=first,

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from workbench.chain.tools import project_root
-from workbench.cli.backtest import REPORTS, _blocks, _config
+from workbench.cli.backtest import REPORTS, _blocks, _config, dataset_or_default
 from workbench.cli.common import app, console, fail, progress_bar
 from workbench.errors import WorkbenchError
 
@@ -54,7 +54,6 @@ def tune(
     from workbench.engine.tune import TuneRequest
     from workbench.engine.tune import tune as run_tune
     from workbench.report.tuning import write_tuning_report
-    from workbench.sources.devnet import ensure_default_dataset
     from workbench.store import open_store
 
     first, last = _blocks(blocks)
@@ -62,11 +61,8 @@ def tune(
     if named and named != strategy:
         fail(f"--strategy {strategy} but {config} names strategy {named}")
     try:
-        if dataset is None:
-            console.print("dataset: the devnet default (building it if missing)")
-            dataset = ensure_default_dataset()
         req = TuneRequest(
-            dataset=dataset,
+            dataset=dataset_or_default(dataset),
             strategy=strategy,
             config=cfg,
             first=first,
