@@ -13,10 +13,9 @@ import select
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from workbench.chain.rpc.http import Endpoint
 from workbench.chain.rpc.retry import TransportFault
-from workbench.errors import ConfigError
 
 __all__ = ["RelayTransport", "Reply"]
 
@@ -34,15 +33,9 @@ class RelayTransport:
     """POSTs to one URL; ``timeout`` bounds each socket operation (connect, send, read)."""
 
     def __init__(self, url: str, timeout: float = 2.0, max_idle: int = 4) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"not an HTTP(S) relay URL: {url!r}; use e.g. http://127.0.0.1:8547")
+        self._endpoint = Endpoint.parse(url, "relay", "http://127.0.0.1:8547")
         self.url = url
         self.timeout = timeout
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._idle: list[http.client.HTTPConnection] = []
         self._max_idle = max_idle
         self._lock = threading.Lock()
@@ -55,8 +48,7 @@ class RelayTransport:
                 if conn.sock is not None and not select.select([conn.sock], [], [], 0)[0]:
                     return conn
                 conn.close()
-        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        return cls(self._host, self._port, timeout=self.timeout)
+        return self._endpoint.connection(self.timeout)
 
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -68,7 +60,7 @@ class RelayTransport:
     def post(self, body: bytes, headers: Mapping[str, str]) -> Reply:
         conn = self._take()
         try:
-            conn.request("POST", self._path, body, {**_BASE_HEADERS, **headers})
+            conn.request("POST", self._endpoint.path, body, {**_BASE_HEADERS, **headers})
             resp = conn.getresponse()
             data = resp.read()
         except TimeoutError:

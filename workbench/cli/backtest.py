@@ -15,6 +15,12 @@ from workbench.errors import ConfigError, WorkbenchError
 from workbench.sources.ingest import parse_block_range
 
 REPORTS = "reports"
+BlocksOption = Annotated[
+    str | None, typer.Option("--blocks", help="A-B (default: every replayable block)")
+]
+DatasetOption = Annotated[
+    Path | None, typer.Option("--dataset", help="dataset folder (default: the devnet)")
+]
 
 
 def _blocks(text: str | None) -> tuple[int | None, int | None]:
@@ -58,12 +64,8 @@ def _report_path(run_id: int) -> Path:
 
 @app.command()
 def backtest(
-    blocks: Annotated[
-        str | None, typer.Option("--blocks", help="A-B (default: every replayable block)")
-    ] = None,
-    dataset: Annotated[
-        Path | None, typer.Option("--dataset", help="dataset folder (default: the devnet)")
-    ] = None,
+    blocks: BlocksOption = None,
+    dataset: DatasetOption = None,
     strategy: Annotated[
         str | None, typer.Option("--strategy", help="strategy name (default: cyclic_arb)")
     ] = None,

@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 
 from workbench.chain.tools import project_root
-from workbench.cli.backtest import REPORTS, _blocks, _config, dataset_or_default
+from workbench.cli.backtest import (
+    REPORTS,
+    BlocksOption,
+    DatasetOption,
+    _blocks,
+    _config,
+    dataset_or_default,
+)
 from workbench.cli.common import app, console, fail, progress_bar
 from workbench.errors import WorkbenchError
 
@@ -18,12 +25,8 @@ from workbench.errors import WorkbenchError
 def tune(
     strategy: Annotated[str, typer.Option("--strategy", help="strategy name")] = "cyclic_arb",
     trials: Annotated[int, typer.Option("--trials", help="trials in the study (in all)")] = 20,
-    blocks: Annotated[
-        str | None, typer.Option("--blocks", help="A-B (default: every replayable block)")
-    ] = None,
-    dataset: Annotated[
-        Path | None, typer.Option("--dataset", help="dataset folder (default: the devnet)")
-    ] = None,
+    blocks: BlocksOption = None,
+    dataset: DatasetOption = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML: the baseline config (constant bid)")
     ] = None,
@@ -47,7 +50,7 @@ def tune(
     ] = None,
 ) -> None:
     """Tune on the training part of the range, compare tuned and baseline on the held-out
-    tail, write the params file (for `backtest --params` and `live --params`) and a report.
+    tail, write the params file (for `backtest --params`) and a report.
     Rerun the same command to resume an interrupted study."""
     from workbench.engine.params import save_params
     from workbench.engine.tune import Progress as Callbacks

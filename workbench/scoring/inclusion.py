@@ -57,9 +57,7 @@ class InclusionModel:
 
     def p_outpaid(self, paid: int, value: int) -> float:
         """P(a competitor who takes the opportunity pays at least ``paid``)."""
-        if not self.shares_bps:
-            return 1.0
-        if value <= 0:
+        if not self.shares_bps or value <= 0:
             return 1.0
         threshold = -(-paid * BPS // value)  # least share whose payment reaches ``paid``
         return 1.0 - bisect_left(self.shares_bps, threshold) / len(self.shares_bps)

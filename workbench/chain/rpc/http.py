@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import select
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from workbench.chain.rpc.retry import TransportFault
@@ -16,25 +17,47 @@ from workbench.errors import ConfigError
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where an HTTP(S) URL points: scheme, host, port and the path (with its query) to POST."""
+
+    https: bool
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def parse(cls, url: str, kind: str, example: str) -> Endpoint:
+        """``url`` checked; a ``ConfigError`` naming ``kind`` and ``example`` otherwise."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"not an HTTP(S) {kind} URL: {url!r}; use e.g. {example}")
+        https = parts.scheme == "https"
+        return cls(
+            https=https,
+            host=parts.hostname,
+            port=parts.port or (443 if https else 80),
+            path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        )
+
+    def connection(self, timeout: float) -> http.client.HTTPConnection:
+        """A new, not yet connected, connection to it."""
+        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        return cls(self.host, self.port, timeout=timeout)
+
+
 class HttpTransport:
     """POSTs JSON bodies to one URL over a reused connection; ``timeout`` is per socket operation."""
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"not an HTTP(S) RPC URL: {url!r}; use e.g. http://127.0.0.1:8545")
+        self._endpoint = Endpoint.parse(url, "RPC", "http://127.0.0.1:8545")
         self.url = url
         self.timeout = timeout
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._conn: http.client.HTTPConnection | None = None
         self._poll: select.poll | None = None
 
     def _open(self) -> http.client.HTTPConnection:
-        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        conn = cls(self._host, self._port, timeout=self.timeout)
+        conn = self._endpoint.connection(self.timeout)
         conn.connect()
         self._poll = None
         if conn.sock is not None:  # None under HTTP recorders such as vcrpy
@@ -54,7 +77,7 @@ class HttpTransport:
             if conn is None or self._stale():
                 self.close()
                 conn = self._open()
-            conn.request("POST", self._path, body, _HEADERS)
+            conn.request("POST", self._endpoint.path, body, _HEADERS)
             resp = conn.getresponse()
             data = resp.read()
         except TimeoutError:
