@@ -15,30 +15,31 @@ state after the recorded block, as if it had landed one block late.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.chain.anvil import Anvil
+from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import DeployedMarket
 from workbench.engine.fidelity import Fidelity, compare
 from workbench.engine.searcher import install_searcher
+from workbench.engine.slot import TOP_OF_BLOCK, Slot
 from workbench.errors import DatasetError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator, SimResult
-from workbench.execution.slippage import RevertRisk, revert_risk
+from workbench.execution.slippage import RevertRisk
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
-from workbench.market.pool import Pool
 from workbench.scoring.competition import Outcome, find_competitor, judge
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
 from workbench.sources.devnet.rebuild import load_info, replay_anvil
 from workbench.strategy.api import Strategy
-from workbench.strategy.context import BlockEnv, PendingTx, StrategyContext
+from workbench.strategy.context import BlockEnv, PendingTx
 from workbench.strategy.intents import ArbIntent
 from workbench.strategy.models import WinModel
 
@@ -68,6 +69,11 @@ class BlockResult:
 
 def pending_tx(block: BlockData, tx: dict[str, Any]) -> PendingTx:
     """A recorded transaction as a strategy sees it in the mempool."""
+    return pending_from_row(tx, block.first_seen_ms.get(tx["hash"]))
+
+
+def pending_from_row(tx: Mapping[str, Any], first_seen_ms: int | None) -> PendingTx:
+    """A transaction row (dataset columns: transactions or mempool table) as a ``PendingTx``."""
 
     def num(key: str) -> int | None:
         return None if tx.get(key) is None else int(tx[key])
@@ -84,7 +90,7 @@ def pending_tx(block: BlockData, tx: dict[str, Any]) -> PendingTx:
         max_priority_fee_per_gas=num("max_priority_fee_per_gas"),
         gas_price=num("gas_price"),
         raw=tx.get("raw"),
-        first_seen_ms=block.first_seen_ms.get(tx["hash"]),
+        first_seen_ms=first_seen_ms,
     )
 
 
@@ -126,7 +132,7 @@ class Replay:
                 if first > self.genesis_block + 1
                 else ()
             ):
-                self._apply_block(node, block)  # fast-forward to the parent of ``first``
+                apply_block(node, block)  # fast-forward to the parent of ``first``
             yield node
 
     def run(
@@ -189,24 +195,22 @@ class Replay:
             gas_limit=block.gas_limit,
             parent_gas_used=parent_gas_used,
         )
-        parent = state.pools
-        ctx = StrategyContext(
-            block=env,
-            base_token=self.market.weth,
-            pools=parent,
-            cycles=index,
-            touched=touched,
-            seed=block.number,
+        slot = Slot(
+            self.strategy,
+            env,
+            self.market.weth,
+            state.pools,
+            index,
+            touched,
             inclusion=self.inclusion,
         )
-        # (intent, transactions before it, gas left for it, position of its target or -1)
+        # (intent, transactions before it, gas left for it, position of its target)
         planned: list[tuple[ArbIntent, list[str], int | None, int]] = [
-            (i, [], None, -1) for i in self.strategy.on_block(ctx)
+            (i, [], None, TOP_OF_BLOCK) for i in slot.on_block()
         ]
+        running = dict(state.pools)
         events = state.apply_all(block.logs)
         moved = frozenset(e.address.lower() for e in events)
-        running = dict(parent)
-        after_public: list[tuple[int, frozenset[str], dict[str, Pool]]] = []
         public = 0
         for position, tx in enumerate(block.transactions):
             its_pools = {
@@ -220,35 +224,20 @@ class Replay:
                 continue  # private: never in the mempool, so nobody could backrun it
             public += 1
             if its_pools:
-                after_public.append((position, frozenset(its_pools), dict(running)))
                 pending = pending_tx(block, tx)
-                pctx = StrategyContext(
-                    block=env,
-                    base_token=self.market.weth,
-                    pools=dict(running),
-                    cycles=index,
-                    touched=frozenset(its_pools),
-                    pending=pending,
-                    seed=block.number,
-                    inclusion=self.inclusion,
-                )
                 before = [t["raw"] for t in block.transactions[: position + 1]]
                 used = int(block.receipts[tx["hash"]]["cumulative_gas_used"])
                 planned += [
                     (i, before, block.gas_limit - used, position)
-                    for i in self.strategy.on_pending(pctx, pending)
+                    for i in slot.on_pending(position, pending, frozenset(its_pools), running)
                 ]
         result = BlockResult(block.number, len(block.transactions), public, Fidelity())
         judged = []
         for intent, before, gas_left, position in planned:
             simulated = sim.simulate(intent, env, block.miner, before, gas_left)
             outcome = judge(intent, simulated, find_competitor(block, intent, self.market.weth))
-            route = {p.address.lower() for p in intent.cycle.pools}
-            scenarios = [
-                pools for at, moved_by, pools in after_public if at > position and moved_by & route
-            ]
-            judged.append((intent, simulated, outcome, revert_risk(intent, scenarios)))
-        result.fidelity = self._apply_block(node, block)
+            judged.append((intent, simulated, outcome, slot.revert_risk(intent, position)))
+        result.fidelity = apply_block(node, block)
         for intent, simulated, outcome, risk in judged:
             result.opportunities.append(
                 OpportunityResult(
@@ -263,30 +252,6 @@ class Replay:
             )
         return result, moved
 
-    def _apply_block(self, node: Anvil, block: BlockData) -> Fidelity:
-        """Replays the recorded block from its signed transactions and compares receipts."""
-        hashes = []
-        for tx in block.transactions:
-            if not tx.get("raw"):
-                raise DatasetError(
-                    f"transaction {tx['hash']} of block {block.number} has no signed bytes (raw)"
-                )
-            hashes.append(node.rpc.call("eth_sendRawTransaction", [tx["raw"]]))
-        node.rpc.call("anvil_setCoinbase", [block.miner])
-        node.set_next_base_fee(block.base_fee)
-        node.mine(timestamp=block.timestamp)
-        fidelity = Fidelity()
-        for tx, h in zip(block.transactions, hashes, strict=True):
-            replayed = node.rpc.call("eth_getTransactionReceipt", [h])
-            problem = compare(
-                tx["hash"], replayed, block.receipts[tx["hash"]], block.logs_of(tx["hash"])
-            )
-            if problem:
-                fidelity.mismatches.append(problem)
-            else:
-                fidelity.matched += 1
-        return fidelity
-
 
 def _last_log(events: list[Any], tx_index: int, address: str) -> int:
     return max(
@@ -294,3 +259,29 @@ def _last_log(events: list[Any], tx_index: int, address: str) -> int:
         for e in events
         if e.transaction_index == tx_index and e.address.lower() == address
     )
+
+
+def apply_block(node: AnvilControl, block: BlockData) -> Fidelity:
+    """Mines the recorded block on ``node`` from its signed transactions (its coinbase, base
+    fee and timestamp) and compares every receipt with the recording."""
+    hashes = []
+    for tx in block.transactions:
+        if not tx.get("raw"):
+            raise DatasetError(
+                f"transaction {tx['hash']} of block {block.number} has no signed bytes (raw)"
+            )
+        hashes.append(node.rpc.call("eth_sendRawTransaction", [tx["raw"]]))
+    node.rpc.call("anvil_setCoinbase", [block.miner])
+    node.set_next_base_fee(block.base_fee)
+    node.mine(timestamp=block.timestamp)
+    fidelity = Fidelity()
+    for tx, h in zip(block.transactions, hashes, strict=True):
+        replayed = node.rpc.call("eth_getTransactionReceipt", [h])
+        problem = compare(
+            tx["hash"], replayed, block.receipts[tx["hash"]], block.logs_of(tx["hash"])
+        )
+        if problem:
+            fidelity.mismatches.append(problem)
+        else:
+            fidelity.matched += 1
+    return fidelity

@@ -5,7 +5,7 @@ the mempool, and when)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,15 +38,24 @@ def load_blocks(ds: Dataset, first: int, last: int) -> Iterator[BlockData]:
     if held is None or first < held[0] or last > held[1]:
         span = "nothing" if held is None else f"blocks {held[0]}-{held[1]}"
         raise DatasetError(f"{ds.root} holds {span}; blocks {first}-{last} were asked for")
-    blocks = ds.read("blocks", (first, last)).sort("number")
-    txs = _grouped(ds.read("transactions", (first, last)).sort("block_number", "transaction_index"))
-    receipts = _grouped(ds.read("receipts", (first, last)))
-    logs = _grouped(ds.read("logs", (first, last)).sort("block_number", "log_index"))
     seen = ds.read("mempool").filter(pl.col("included_block").is_between(first, last))
     first_seen = {
         h: int(t)
         for h, t in zip(seen["hash"].to_list(), seen["first_seen_ms"].to_list(), strict=True)
     }
+    tables = {t: ds.read(t, (first, last)) for t in ("blocks", "transactions", "receipts", "logs")}
+    yield from blocks_of(tables, first_seen)
+
+
+def blocks_of(
+    tables: Mapping[str, pl.DataFrame], first_seen: Mapping[str, int]
+) -> Iterator[BlockData]:
+    """The blocks held in the four block tables (a dataset's, or ``BlockFetcher``'s from a
+    node), in order; ``first_seen`` maps the public transactions' hashes to when they were seen."""
+    blocks = tables["blocks"].sort("number")
+    txs = _grouped(tables["transactions"].sort("block_number", "transaction_index"))
+    receipts = _grouped(tables["receipts"])
+    logs = _grouped(tables["logs"].sort("block_number", "log_index"))
     for b in blocks.iter_rows(named=True):
         n = b["number"]
         block_txs = txs.get(n, [])
