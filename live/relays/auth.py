@@ -2,60 +2,21 @@
 EIP-191 personal-sign of the 0x-prefixed hex keccak256 of the exact request body bytes.
 
 ``flashbots_signature`` signs (the searcher identity's key); ``verify_flashbots_signature``
-checks, for relays we run ourselves (the devnet builder relay).
+(from ``workbench.chain.flashbots``) checks, for relays we run ourselves (the devnet builder
+relay).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils import keccak
-
 from live.signer import SearcherIdentity
-from workbench.errors import WorkbenchError
-from workbench.types import Address, address
+from workbench.chain.flashbots import HEADER, BadSignature, body_digest, verify_flashbots_signature
 
 __all__ = ["HEADER", "BadSignature", "flashbots_signature", "verify_flashbots_signature"]
-
-HEADER = "X-Flashbots-Signature"
-
-
-class BadSignature(WorkbenchError, ValueError):
-    """A missing, malformed or wrong ``X-Flashbots-Signature``."""
-
-
-def body_digest(body: bytes) -> str:
-    """What is signed: the 0x-prefixed lowercase hex keccak256 of the body."""
-    return "0x" + keccak(body).hex()
 
 
 @lru_cache(maxsize=256)
 def flashbots_signature(identity: SearcherIdentity, body: bytes) -> str:
     """The header value for ``body``; cached, since fan-outs often send one body many times."""
     return f"{identity.address}:{identity.sign_text(body_digest(body))}"
-
-
-def verify_flashbots_signature(header: str | None, body: bytes) -> Address:
-    """The searcher address that signed ``body``; ``BadSignature`` when it does not hold."""
-    if not header:
-        raise BadSignature(f"missing {HEADER} header; sign the body with the searcher identity")
-    claimed, sep, signature = header.partition(":")
-    try:
-        if not sep:
-            raise ValueError("no ':'")
-        who = address(claimed)
-        recovered = Account.recover_message(
-            encode_defunct(text=body_digest(body)), signature=signature
-        )
-    except Exception as exc:  # eth-keys raises several types for bad signatures
-        raise BadSignature(
-            f"malformed {HEADER} ({type(exc).__name__}); expected <address>:<0x signature>"
-        ) from None
-    if address(recovered) != who:
-        raise BadSignature(
-            f"{HEADER} signed by {address(recovered)}, not by {who}: "
-            "the signature must be of keccak256 of the exact body sent"
-        )
-    return who

@@ -63,6 +63,7 @@ class AnvilConfig:
     hardfork: str | None = None
     order: Literal["fees", "fifo"] | None = None
     extra_args: tuple[str, ...] = field(default_factory=tuple)
+    port: int | None = None  # on 127.0.0.1; None or 0: a free one chosen by Anvil
 
     def __post_init__(self) -> None:
         if self.mining == "interval" and not self.block_time:
@@ -73,6 +74,8 @@ class AnvilConfig:
             raise ConfigError("fork_block_number needs fork_url (an archive node's RPC URL)")
         if self.fork_block_number is not None and self.fork_block_number < 0:
             raise ConfigError(f"fork_block_number must be >= 0, got {self.fork_block_number}")
+        if self.port is not None and not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be in 0..65535 (0: any free port), got {self.port}")
 
     def args(self) -> list[str]:
         """Anvil's command-line arguments for this configuration (without port and host)."""
@@ -115,14 +118,15 @@ class AnvilConfig:
 
 
 def anvil_command(config: AnvilConfig, cache_path: Path | None = None) -> list[str]:
-    """The full command line Anvil is started with: a free port on 127.0.0.1 chosen by Anvil."""
+    """The full command line Anvil is started with: on 127.0.0.1, at ``config.port`` or a free
+    port chosen by Anvil."""
     cache = ["--cache-path", str(cache_path)] if cache_path else []
     return [
         str(foundry_binary("anvil")),
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(config.port or 0),
         *cache,
         *config.args(),
     ]
