@@ -1,10 +1,12 @@
-"""A stored run as a report: rows and block statistics read from the store, then the page."""
+"""A stored run as a report: rows and block statistics read from the store, then the page.
+A shadow or live run (one with recorded actions) gets the "Predicted vs actual" section."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from workbench.report import shadow
 from workbench.report.html import BlockStats, write_report
 from workbench.scoring.metrics import OpportunityRow
 from workbench.store import (
@@ -76,7 +78,20 @@ def report_inputs(
 
 
 def write_run_report(store: Store, run_id: int, path: Path) -> Path:
+    """The run's report at ``path``: a backtest's, or with "Predicted vs actual" (and the
+    mode in the title) for a shadow or live run (one with actions, or ``engine["mode"]``)."""
     meta, rows, blocks = report_inputs(store, run_id)
+    actions = shadow.shadow_rows(store, run_id)
+    engine = next(r["engine_params"] for r in run_rows(store) if r["id"] == run_id)
+    mode = shadow.run_mode(actions, engine)
+    if mode is None:
+        title = f"Backtest run {run_id}: {meta['strategy']}"
+        return write_report(path, title=title, run=meta, rows=rows, blocks=blocks)
     return write_report(
-        path, title=f"Backtest run {run_id}: {meta['strategy']}", run=meta, rows=rows, blocks=blocks
+        path,
+        title=f"{mode.capitalize()} run {run_id}: {meta['strategy']}",
+        run={**meta, "mode": mode},
+        rows=rows,
+        blocks=blocks,
+        extra_sections=[(shadow.HEADING, shadow.section(actions, mode))],
     )

@@ -6,6 +6,10 @@ PostgreSQL by ``WORKBENCH_DB_URL``; one transaction per block, so runs resume af
     while (number := store.next_block(run)) is not None:
         store.record_block(run, BlockRecord(number=number, ...), opportunities)
     store.finish_run(run)
+
+A live (or shadow) run records the same blocks, each opportunity with the action taken
+(``OpportunityRecord.action``), calling ``store.extend_run(run, number)`` before a block
+beyond ``run.last_block``; reports read the actions back with ``live_action_rows``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from workbench.store.errors import (
     StoreError,
 )
 from workbench.store.records import (
+    ActionKind,
     BlockRecord,
+    LiveActionRecord,
+    LiveMode,
     OpportunityRecord,
     OutcomeKind,
     OutcomeRecord,
@@ -32,6 +39,7 @@ from workbench.store.records import (
 from workbench.store.repository import Store, open_store
 from workbench.store.rows import (
     block_rows,
+    live_action_rows,
     opportunity_rows,
     outcome_rows,
     run_rows,
@@ -41,9 +49,12 @@ from workbench.store.rows import (
 
 __all__ = [
     "URL_ENV",
+    "ActionKind",
     "BlockAlreadyRecordedError",
     "BlockRecord",
     "InvalidRecordError",
+    "LiveActionRecord",
+    "LiveMode",
     "OpportunityRecord",
     "OutcomeKind",
     "OutcomeRecord",
@@ -58,6 +69,7 @@ __all__ = [
     "StoreError",
     "block_rows",
     "database_url",
+    "live_action_rows",
     "open_store",
     "opportunity_rows",
     "outcome_rows",

@@ -1,8 +1,9 @@
 """The run database: runs, the blocks each processed, the opportunities found in a block,
-and each opportunity's EVM simulation and scored outcome.
+and each opportunity's EVM simulation, scored outcome and (shadow or live runs) the action
+taken.
 
 Amounts are ``Wei`` columns (exact decimal text); times are UTC. Deleting a run deletes
-everything under it. Migrations 0001 and 0002 create exactly this schema (a test compares
+everything under it. Migrations 0001 to 0003 create exactly this schema (a test compares
 them).
 """
 
@@ -30,7 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from workbench.store.columns import UtcDateTime, Wei
-from workbench.store.records import OutcomeKind, RunStatus, SimulationStatus
+from workbench.store.records import (
+    ActionKind,
+    LiveMode,
+    OutcomeKind,
+    RunStatus,
+    SimulationStatus,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -141,6 +148,7 @@ class Opportunity(Base):
 
     simulation: Mapped[Simulation | None] = relationship(cascade="all, delete-orphan")
     outcome: Mapped[Outcome | None] = relationship(cascade="all, delete-orphan")
+    action: Mapped[LiveAction | None] = relationship(cascade="all, delete-orphan")
 
 
 class Simulation(Base):
@@ -177,3 +185,32 @@ class Outcome(Base):
     competitor_paid: Mapped[int | None] = mapped_column(Wei)
     pnl_upper_bound: Mapped[int] = mapped_column(Wei)
     pnl_with_competition: Mapped[int] = mapped_column(Wei)
+
+
+class LiveAction(Base):
+    """What a shadow or live run did with an opportunity; for a bundle sent, where it went
+    (``relays``: one JSON object per relay answer) and what it realised."""
+
+    __tablename__ = "live_actions"
+    __table_args__ = (_one_of("mode", LiveMode), _one_of("action", ActionKind))
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("opportunities.id", ondelete="CASCADE"), unique=True
+    )
+    mode: Mapped[LiveMode] = mapped_column(_enum(LiveMode))
+    action: Mapped[ActionKind] = mapped_column(_enum(ActionKind))
+    target_block: Mapped[int] = mapped_column(BigInteger)
+    decided_at_ms: Mapped[int] = mapped_column(BigInteger)  # wall clock, epoch ms
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    bundle_hash: Mapped[str | None] = mapped_column(String(66))
+    relays: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    landed: Mapped[bool | None] = mapped_column(Boolean)
+    realised_pnl: Mapped[int | None] = mapped_column(Wei)
+    gas_cost: Mapped[int | None] = mapped_column(Wei)
+    bid_paid: Mapped[int | None] = mapped_column(Wei)
+    expected_pnl: Mapped[int | None] = mapped_column(Wei)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,20 @@ class OutcomeKind(StrEnum):
     REVERTED = "reverted"
     UNPROFITABLE_AFTER_GAS = "unprofitable_after_gas"
     NOT_INCLUDED = "not_included"  # it pays the builder nothing
+
+
+class LiveMode(StrEnum):
+    SHADOW = "shadow"  # simulate and record, send nothing
+    LIVE = "live"  # bundles go to relays
+
+
+class ActionKind(StrEnum):
+    """What the live runner did with an opportunity."""
+
+    SUBMITTED = "submitted"  # sent to relays
+    APPROVED = "approved"  # the risk manager said yes; shadow mode, so not sent
+    REJECTED = "rejected"  # the risk manager said no (``reason`` is its code)
+    SKIPPED = "skipped"  # e.g. the simulation failed, or a better bundle is in flight
 
 
 def canonical_json(value: Any) -> str:
@@ -170,6 +185,73 @@ class OutcomeRecord:
         _check_ints(self, "pnl_upper_bound", "pnl_with_competition", "competitor_paid")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveActionRecord:
+    """What a shadow or live run did with an opportunity, and (live) what came of it.
+
+    ``latency_ms`` runs from the event's arrival to the submission or decision;
+    ``decided_at_ms`` is the wall clock (epoch ms). ``relays`` holds one plain JSON object
+    per relay answer (relay, status, attempts, latency_ms, error). ``expected_pnl`` is the
+    simulation's net (profit - bid - gas); ``realised_pnl`` is net of gas and bid and may
+    be negative. A shadow run submits nothing."""
+
+    mode: str
+    action: ActionKind
+    target_block: int
+    decided_at_ms: int
+    latency_ms: float | None = None
+    reason: str | None = None
+    detail: str | None = None
+    tx_hash: str | None = None
+    nonce: int | None = None
+    bundle_hash: str | None = None
+    relays: tuple[Mapping[str, Any], ...] = ()
+    landed: bool | None = None
+    realised_pnl: int | None = None
+    gas_cost: int | None = None
+    bid_paid: int | None = None
+    expected_pnl: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in tuple(LiveMode):
+            raise InvalidRecordError(f"mode must be 'shadow' or 'live', got {self.mode!r}")
+        object.__setattr__(self, "mode", LiveMode(self.mode))
+        object.__setattr__(self, "action", ActionKind(self.action))
+        _check_ints(
+            self,
+            "target_block",
+            "decided_at_ms",
+            "nonce",
+            "realised_pnl",
+            "gas_cost",
+            "bid_paid",
+            "expected_pnl",
+        )
+        for name in ("target_block", "decided_at_ms", "nonce"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 2**63:
+                raise InvalidRecordError(f"LiveActionRecord.{name} = {value} is out of range")
+        lat = self.latency_ms
+        if lat is not None and (
+            not isinstance(lat, float | int) or isinstance(lat, bool) or not 0 <= lat < math.inf
+        ):
+            raise InvalidRecordError(f"latency_ms must be a finite duration >= 0, got {lat!r}")
+        if self.mode == LiveMode.SHADOW and self.action == ActionKind.SUBMITTED:
+            raise InvalidRecordError(
+                "a shadow run submits nothing: record the action as 'approved' (or run live)"
+            )
+        if self.action == ActionKind.REJECTED and not self.reason:
+            raise InvalidRecordError("a rejected action needs its reason code (e.g. capital_cap)")
+        for name in ("tx_hash", "bundle_hash"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and len(value) <= 66):
+                raise InvalidRecordError(f"{name} must be a 0x hash, got {value!r}")
+        if not all(isinstance(r, Mapping) for r in self.relays):
+            raise InvalidRecordError(f"relays must be JSON objects, got {self.relays!r}")
+        plain = json.loads(canonical_json(list(self.relays)))  # checked, and plain dicts
+        object.__setattr__(self, "relays", tuple(plain))
+
+
 class RouteHop(NamedTuple):
     """One swap of a route: pool address, token sold, token bought (lowercase)."""
 
@@ -199,6 +281,7 @@ class OpportunityRecord:
     reverts_next_block: bool | None = None
     simulation: SimulationRecord | None = None
     outcome: OutcomeRecord | None = None
+    action: LiveActionRecord | None = None
 
     def __post_init__(self) -> None:
         _check_ints(
@@ -225,6 +308,7 @@ class OpportunityRecord:
         parent_fullness_bps: int | None = None,
         predicted_revert: float | None = None,
         reverts_next_block: bool | None = None,
+        action: LiveActionRecord | None = None,
     ) -> OpportunityRecord:
         return cls(
             strategy=intent.strategy,
@@ -242,4 +326,5 @@ class OpportunityRecord:
             reverts_next_block=reverts_next_block,
             simulation=simulation,
             outcome=outcome,
+            action=action,
         )

@@ -1,14 +1,15 @@
 """The store the engine writes to, one block per transaction, and reads back to resume.
 
-``record_block`` commits a block together with its opportunities, simulations and outcomes,
-so a killed run loses at most the block in flight; ``start_or_resume_run`` finds the run of
-an equal ``RunSpec.config_hash`` and ``next_block`` says where to carry on.
+``record_block`` commits a block together with its opportunities, simulations, outcomes and
+live actions, so a killed run loses at most the block in flight; ``start_or_resume_run``
+finds the run of an equal ``RunSpec.config_hash`` and ``next_block`` says where to carry on.
+A live run's range grows with ``extend_run`` as blocks arrive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -23,9 +24,10 @@ from workbench.store.errors import (
     RunNotFoundError,
     StoreError,
 )
-from workbench.store.models import Block, Opportunity, Outcome, Run, Simulation
+from workbench.store.models import Block, LiveAction, Opportunity, Outcome, Run, Simulation
 from workbench.store.records import (
     BlockRecord,
+    LiveActionRecord,
     OpportunityRecord,
     RunInfo,
     RunSpec,
@@ -116,6 +118,21 @@ class Store:
             if block.number in self.processed_blocks(run):
                 raise BlockAlreadyRecordedError(run.id, block.number) from e
             raise
+
+    def extend_run(self, run: RunInfo, last_block: int) -> RunInfo:
+        """The run with its range grown to end at ``last_block`` (a live run's range grows
+        as blocks arrive); a smaller ``last_block`` changes nothing, the range never shrinks.
+        Call it before ``record_block`` of a block beyond ``run.last_block``. A finished run
+        given new blocks is running again; its ``config_hash`` (resume key) stays the same."""
+        if not isinstance(last_block, int) or isinstance(last_block, bool):
+            raise InvalidRecordError(f"last_block must be an int, got {type(last_block).__name__}")
+        with self._writer.begin() as session:
+            row = _run(session, run.id)
+            if last_block > row.last_block:
+                row.last_block = last_block
+                if row.status == RunStatus.FINISHED:
+                    row.status, row.finished_at = RunStatus.RUNNING, None
+            return _info(row, resumed=run.resumed)
 
     def processed_blocks(self, run: RunInfo) -> list[int]:
         """The block numbers committed for ``run``, ascending."""
@@ -220,7 +237,7 @@ def _opportunity_rows(records: Iterable[OpportunityRecord], block: int) -> list[
 
 
 def _opportunity_row(record: OpportunityRecord) -> Opportunity:
-    sim, outcome = record.simulation, record.outcome
+    sim, outcome, action = record.simulation, record.outcome, record.action
     return Opportunity(
         strategy=record.strategy,
         key=record.key,
@@ -237,4 +254,10 @@ def _opportunity_row(record: OpportunityRecord) -> Opportunity:
         reverts_next_block=record.reverts_next_block,
         simulation=None if sim is None else Simulation(**asdict(sim)),
         outcome=None if outcome is None else Outcome(**asdict(outcome)),
+        action=None if action is None else _action_row(action),
     )
+
+
+def _action_row(record: LiveActionRecord) -> LiveAction:
+    values = {f.name: getattr(record, f.name) for f in fields(record)}
+    return LiveAction(**{**values, "relays": [dict(r) for r in record.relays]})

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Select, select
 
 from workbench.store.columns import Wei
-from workbench.store.models import Base, Block, Opportunity, Outcome, Run, Simulation
+from workbench.store.models import (
+    Base,
+    Block,
+    LiveAction,
+    Opportunity,
+    Outcome,
+    Run,
+    Simulation,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -63,6 +71,17 @@ def outcome_rows(store: Store, run_id: int) -> list[Row]:
     query = (
         select(Outcome.__table__, Opportunity.block_number, Opportunity.key)
         .join(Opportunity, Outcome.opportunity_id == Opportunity.id)
+        .where(Opportunity.run_id == run_id)
+    )
+    return _rows(store, query.order_by(Opportunity.block_number, Opportunity.id))
+
+
+def live_action_rows(store: Store, run_id: int) -> list[Row]:
+    """The run's live actions (shadow or live runs), each with its opportunity's block
+    number and key; empty for a backtest."""
+    query = (
+        select(LiveAction.__table__, Opportunity.block_number, Opportunity.key)
+        .join(Opportunity, LiveAction.opportunity_id == Opportunity.id)
         .where(Opportunity.run_id == run_id)
     )
     return _rows(store, query.order_by(Opportunity.block_number, Opportunity.id))

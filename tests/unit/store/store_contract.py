@@ -13,14 +13,16 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workbench.store import (
+    ActionKind,
     BlockAlreadyRecordedError,
     BlockRecord,
     InvalidRecordError,
+    LiveActionRecord,
     OpportunityRecord,
     OutcomeKind,
     OutcomeRecord,
@@ -33,6 +35,7 @@ from workbench.store import (
     Store,
     StoreError,
     block_rows,
+    live_action_rows,
     open_store,
     opportunity_rows,
     outcome_rows,
@@ -41,10 +44,15 @@ from workbench.store import (
     to_frame,
 )
 from workbench.store.db import VERSION_TABLE, alembic_config, make_engine, upgrade
-from workbench.store.models import Base, Opportunity, Simulation
+from workbench.store.models import Base, LiveAction, Opportunity, Run, Simulation
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 TX = "0x" + "ab" * 32
+HEAD = "0003"
+RELAYS = (
+    {"relay": "flashbots", "status": "ok", "attempts": 1, "latency_ms": 41.5, "error": None},
+    {"relay": "titan", "status": "error", "attempts": 3, "latency_ms": 900.0, "error": "503"},
+)
 
 
 def spec(**changes: Any) -> RunSpec:
@@ -90,6 +98,27 @@ def simulation(profit: int) -> SimulationRecord:
     )
 
 
+def live_action(**changes: Any) -> LiveActionRecord:
+    """A bundle sent live that landed at a loss (gas and bid beyond the profit)."""
+    base = LiveActionRecord(
+        mode="live",
+        action=ActionKind.SUBMITTED,
+        target_block=2,
+        decided_at_ms=1_764_000_000_123,
+        latency_ms=12.25,
+        tx_hash=TX,
+        nonce=41,
+        bundle_hash="0x" + "cd" * 32,
+        relays=RELAYS,
+        landed=True,
+        realised_pnl=-(2**200) - 1,
+        gas_cost=2**130 + 5,
+        bid_paid=2**129,
+        expected_pnl=2**255 - 1,
+    )
+    return replace(base, **changes)
+
+
 def block(number: int, **changes: Any) -> BlockRecord:
     return replace(BlockRecord(number=number, tx_count=7, txs_matched=7), **changes)
 
@@ -111,7 +140,7 @@ class StoreContract:
             )
             assert compare_metadata(context, Base.metadata) == []
             head = ScriptDirectory.from_config(alembic_config(connection)).get_current_head()
-            assert context.get_current_revision() == head == "0002"
+            assert context.get_current_revision() == head == HEAD
 
     def test_a_failed_upgrade_leaves_no_half_made_schema(self, url: str) -> None:
         engine = make_engine(url)
@@ -308,3 +337,102 @@ class StoreContract:
             thread.join()
         assert errors == []
         assert store.processed_blocks(run) == list(range(1, 41))
+
+    def test_a_live_action_round_trips_exactly(self, store: Store) -> None:
+        run = store.start_or_resume_run(spec())
+        rejected = live_action(
+            mode="shadow",
+            action="rejected",
+            reason="capital_cap",
+            detail="2.5 ETH in flight > cap 2 ETH",
+            latency_ms=None,
+            tx_hash=None,
+            nonce=None,
+            bundle_hash=None,
+            relays=(),
+            landed=None,
+            realised_pnl=None,
+            gas_cost=None,
+            bid_paid=None,
+        )
+        records = [
+            replace(opportunity("sent"), action=live_action()),
+            replace(opportunity("no"), action=rejected),
+            opportunity("plain"),
+        ]
+        store.record_block(run, block(1), records)
+
+        sent, no = live_action_rows(store, run.id)
+        assert (sent["key"], sent["block_number"], no["key"]) == ("sent", 1, "no")
+        assert sent["realised_pnl"] == -(2**200) - 1 and type(sent["realised_pnl"]) is int
+        assert (sent["gas_cost"], sent["bid_paid"]) == (2**130 + 5, 2**129)
+        assert sent["expected_pnl"] == 2**255 - 1
+        assert sent["relays"] == list(RELAYS)
+        assert (sent["mode"], sent["action"], sent["landed"]) == ("live", "submitted", True)
+        assert (sent["nonce"], sent["tx_hash"], sent["latency_ms"]) == (41, TX, 12.25)
+        assert sent["decided_at_ms"] == 1_764_000_000_123 and sent["target_block"] == 2
+        assert (no["mode"], no["action"], no["reason"]) == ("shadow", "rejected", "capital_cap")
+        assert no["detail"] == "2.5 ETH in flight > cap 2 ETH"
+        assert no["relays"] == [] and no["realised_pnl"] is None and no["landed"] is None
+
+        with Session(store.engine) as session:
+            row = session.scalars(select(LiveAction).where(LiveAction.nonce == 41)).one()
+            back = LiveActionRecord(
+                **{k: getattr(row, k) for k in LiveActionRecord.__dataclass_fields__}
+            )
+        assert back == live_action()
+        frame = to_frame(live_action_rows(store, run.id))
+        assert frame.schema["realised_pnl"] == pl.Object
+        assert frame["relays"].to_list()[0] == list(RELAYS)
+
+    def test_deleting_a_run_deletes_its_live_actions(self, store: Store) -> None:
+        run = store.start_or_resume_run(spec())
+        other = store.start_or_resume_run(spec(strategy="backrun_arb"))
+        for r in (run, other):
+            store.record_block(r, block(1), [replace(opportunity(), action=live_action())])
+        with Session(store.engine) as session, session.begin():
+            session.delete(session.get(Run, run.id))
+        assert live_action_rows(store, run.id) == []
+        assert len(live_action_rows(store, other.id)) == 1
+        with Session(store.engine) as session, session.begin():
+            (opp,) = session.scalars(select(Opportunity).where(Opportunity.run_id == other.id))
+            session.execute(text("DELETE FROM opportunities WHERE id = :id"), {"id": opp.id})
+        assert live_action_rows(store, other.id) == []  # ON DELETE CASCADE in the database
+
+    def test_the_database_checks_the_action_kind_and_uniqueness(self, store: Store) -> None:
+        run = store.start_or_resume_run(spec())
+        store.record_block(run, block(1), [replace(opportunity(), action=live_action())])
+        (row,) = live_action_rows(store, run.id)
+        for sql in (
+            "UPDATE live_actions SET action = 'bought_a_yacht'",
+            "UPDATE live_actions SET mode = 'paper'",
+        ):
+            with store.engine.connect() as connection, pytest.raises(IntegrityError):
+                connection.execute(text(sql))
+        fields = {k: v for k, v in row.items() if k not in ("id", "block_number", "key")}
+        with Session(store.engine) as session, pytest.raises(IntegrityError):
+            session.add(LiveAction(**fields))  # a second action for the same opportunity
+            session.commit()
+
+    def test_extend_run_grows_the_range_and_never_shrinks_it(self, store: Store) -> None:
+        run = store.start_or_resume_run(spec(first_block=5, last_block=5))
+        store.record_block(run, block(5), [])
+        with pytest.raises(InvalidRecordError, match="outside run"):
+            store.record_block(run, block(6), [])
+        finished = store.finish_run(run)
+        assert store.next_block(finished) is None
+
+        grown = store.extend_run(finished, 7)
+        assert (grown.first_block, grown.last_block, grown.id) == (5, 7, run.id)
+        assert grown.status == RunStatus.RUNNING and grown.finished_at is None
+        assert store.next_block(grown) == 6
+        store.record_block(grown, block(7), [replace(opportunity(), action=live_action())])
+        store.record_block(grown, block(6), [])
+        assert store.extend_run(grown, 6) == grown  # never shrinks
+        assert store.extend_run(run, 3).last_block == 7  # stale info: the stored range wins
+        assert store.get_run(run.id).last_block == 7
+        assert store.finish_run(grown).status == RunStatus.FINISHED
+        again = store.start_or_resume_run(spec(first_block=5, last_block=5))
+        assert (again.id, again.last_block) == (run.id, 7)  # the resume key is unchanged
+        with pytest.raises(RunNotFoundError):
+            store.extend_run(replace(run, id=run.id + 100), 9)

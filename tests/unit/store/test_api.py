@@ -6,9 +6,12 @@ import workbench.store
 
 EXPORTED = {
     "URL_ENV",
+    "ActionKind",
     "BlockAlreadyRecordedError",
     "BlockRecord",
     "InvalidRecordError",
+    "LiveActionRecord",
+    "LiveMode",
     "OpportunityRecord",
     "OutcomeKind",
     "OutcomeRecord",
@@ -23,6 +26,7 @@ EXPORTED = {
     "StoreError",
     "block_rows",
     "database_url",
+    "live_action_rows",
     "open_store",
     "opportunity_rows",
     "outcome_rows",

@@ -11,7 +11,14 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from workbench.store import db, open_store, opportunity_rows, outcome_rows, run_rows
+from workbench.store import (
+    db,
+    live_action_rows,
+    open_store,
+    opportunity_rows,
+    outcome_rows,
+    run_rows,
+)
 from workbench.store.db import VERSION_TABLE, alembic_config, make_engine, writer
 
 LEGACY = "alembic_version"
@@ -104,16 +111,16 @@ def test_a_legacy_store_is_adopted_and_upgraded_to_head(
         assert (run["first_block"], run["last_block"]) == (10, 12)
         (opp,) = opportunity_rows(store, 1)
         assert (opp["key"], opp["amount_in"], opp["gas_estimate"]) == ("cycle-a", 10**30, 150_000)
-        # 0002 ran (not merely stamped): its new columns are there, empty for old rows
+        # 0002 and 0003 ran (not merely stamped): new columns and tables are there
         assert opp["parent_fullness_bps"] is None and opp["predicted_revert"] is None
-        assert opp["reverts_next_block"] is None
+        assert opp["reverts_next_block"] is None and live_action_rows(store, 1) == []
         (outcome,) = outcome_rows(store, 1)
         assert outcome["outcome"] == "lost_to_competitor" and outcome["competitor_paid"] == 5
-    assert versions(url) == {VERSION_TABLE: ["0002"]}  # alembic_version is gone
+    assert versions(url) == {VERSION_TABLE: ["0003"]}  # alembic_version is gone
 
     with open_store(url) as store:  # opening again changes nothing
         assert len(run_rows(store)) == 1
-    assert versions(url) == {VERSION_TABLE: ["0002"]}
+    assert versions(url) == {VERSION_TABLE: ["0003"]}
 
 
 def test_the_upgraded_legacy_store_accepts_the_new_outcome_kind(
@@ -144,7 +151,7 @@ def test_a_legacy_table_shared_with_a_foreign_revision_keeps_only_that_revision(
     finally:
         engine.dispose()
     open_store(url).close()
-    assert versions(url) == {VERSION_TABLE: ["0002"], LEGACY: [OPTUNA_REVISION]}
+    assert versions(url) == {VERSION_TABLE: ["0003"], LEGACY: [OPTUNA_REVISION]}
 
 
 def test_a_foreign_alembic_version_is_left_alone(tmp_path: Path) -> None:
@@ -162,10 +169,10 @@ def test_a_foreign_alembic_version_is_left_alone(tmp_path: Path) -> None:
 
     with open_store(url) as store:
         assert run_rows(store) == []
-    assert versions(url) == {VERSION_TABLE: ["0002"], LEGACY: [OPTUNA_REVISION]}
+    assert versions(url) == {VERSION_TABLE: ["0003"], LEGACY: [OPTUNA_REVISION]}
     with open_store(url) as store:
         assert run_rows(store) == []
-    assert versions(url) == {VERSION_TABLE: ["0002"], LEGACY: [OPTUNA_REVISION]}
+    assert versions(url) == {VERSION_TABLE: ["0003"], LEGACY: [OPTUNA_REVISION]}
 
 
 def test_a_real_optuna_storage_shares_the_database(tmp_path: Path) -> None:
@@ -180,7 +187,7 @@ def test_a_real_optuna_storage_shares_the_database(tmp_path: Path) -> None:
 
     with open_store(url) as store:
         assert run_rows(store) == []
-    assert versions(url) == {VERSION_TABLE: ["0002"], LEGACY: optuna_versions}
+    assert versions(url) == {VERSION_TABLE: ["0003"], LEGACY: optuna_versions}
     again = optuna.storages.RDBStorage(url)  # optuna still recognises its schema
     try:
         study = optuna.load_study(study_name="shared", storage=again)

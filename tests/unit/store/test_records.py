@@ -6,12 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from tests.unit.store.store_contract import spec
+from tests.unit.store.store_contract import live_action, spec
 from workbench.market.graph import WETH, Cycle, Hop
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.store import (
+    ActionKind,
     BlockRecord,
     InvalidRecordError,
+    LiveMode,
     OpportunityRecord,
     OutcomeKind,
     OutcomeRecord,
@@ -112,7 +114,40 @@ def test_an_intent_becomes_an_opportunity_with_its_key_and_route() -> None:
         after_tx="0x" + "cd" * 32,
     )
     record = OpportunityRecord.from_intent(intent)
+    assert record.action is None
+    assert OpportunityRecord.from_intent(intent, action=live_action()).action == live_action()
     assert record.key == intent.key == f"{cycle.id}@{intent.after_tx}"
     assert record.route == (RouteHop(p1.address, WETH, TKA), RouteHop(p2.address, TKA, WETH))
     assert (record.amount_in, record.bid_bps, record.priority_fee) == (2**200, 9000, 3)
     assert record.simulation is None and record.outcome is None
+
+
+def test_a_live_action_takes_string_values_and_keeps_relays_as_plain_json() -> None:
+    action = live_action(mode="shadow", action="approved", relays=[{"relay": "a", "n": 2**70}])
+    assert action.mode is LiveMode.SHADOW and action.action is ActionKind.APPROVED
+    assert action.relays == ({"relay": "a", "n": 2**70},)
+    assert live_action(latency_ms=0).latency_ms == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"mode": "paper"}, "mode must be"),
+        ({"action": "sandwiched"}, "sandwiched"),
+        ({"mode": "shadow"}, "a shadow run submits nothing"),
+        ({"action": "rejected", "reason": None}, "needs its reason"),
+        ({"realised_pnl": 1.5}, "must be an int"),
+        ({"gas_cost": True}, "must be an int"),
+        ({"expected_pnl": -(10**78)}, "wider than"),
+        ({"nonce": -1}, "out of range"),
+        ({"target_block": 2**63}, "out of range"),
+        ({"latency_ms": float("nan")}, "finite duration"),
+        ({"latency_ms": -1.0}, "finite duration"),
+        ({"tx_hash": "0x" + "ab" * 40}, "0x hash"),
+        ({"relays": ({"relay": "a", "x": {1}},)}, "not plain JSON"),
+        ({"relays": ("flashbots",)}, "JSON objects"),
+    ],
+)
+def test_bad_live_actions_are_refused(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        live_action(**changes)
