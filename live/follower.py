@@ -1,0 +1,142 @@
+"""The runner's own EVM: an Anvil fork of the node that follows its chain block by block.
+
+It forks the node once, at the head the runner starts from, then mines each new block of the
+node itself from the block's signed transactions (coinbase, base fee, timestamp as recorded)
+and checks every receipt against the node's (replay fidelity) — so its caches stay warm and
+its state is the node's. A block that does not replay identically, or a reorg, re-forks it
+at that block.
+
+Between two blocks it also holds the *pending chain*: each public pending transaction, in
+arrival order, mined in a block of its own on top of the head, so the strategy sees the
+pools right after it and a backrun is simulated right after its target. ``advance`` drops
+the pending chain before mining the next real block. Every bundle is simulated here before it
+is sent (``AnvilSimulator`` on ``node``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.chain.anvil import Anvil, AnvilConfig
+from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.rpc import RpcError
+from workbench.engine.fidelity import Fidelity
+from workbench.engine.replay import apply_block
+from workbench.sources.block_view import BlockData
+from workbench.strategy.context import BlockEnv
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReceipt:
+    """A pending transaction mined on the pending chain."""
+
+    hash: str
+    status: int
+    gas_used: int
+    logs: list[dict[str, Any]]  # as the node gives them (camelCase, hex)
+
+
+class Follower:
+    """An Anvil fork of ``rpc_url`` kept at the node's head (see the module docstring)."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        head: int,
+        *,
+        chain_id: int | None = None,
+        prepare: Callable[[AnvilControl], None] | None = None,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.prepare = prepare  # run on every fresh fork (e.g. install a shadow searcher)
+        self.head = head
+        self._config = AnvilConfig(
+            fork_url=rpc_url,
+            fork_block_number=head,
+            chain_id=chain_id,
+            mining="none",
+            order="fifo",
+        )
+        self.node = Anvil(self._config)
+        self._base: str | None = None  # snapshot of the head, before any pending tx
+        self.pending_gas = 0
+        self.reforks = 0
+
+    def start(self) -> Follower:
+        self.node.start()
+        if self.prepare is not None:
+            self.prepare(self.node)
+        self._base = self.node.snapshot()
+        return self
+
+    def stop(self) -> None:
+        self.node.stop()
+
+    def __enter__(self) -> Follower:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _to_head(self) -> None:
+        """Drops the pending chain: back to the head's state."""
+        assert self._base is not None, "start() the follower first"
+        self.node.revert(self._base)
+        self.node.rpc.call("anvil_dropAllTransactions")
+        self._base = self.node.snapshot()
+        self.pending_gas = 0
+
+    def advance(self, block: BlockData) -> Fidelity:
+        """Mines the node's next block ``block`` here; re-forks at it if it does not replay
+        identically (the returned fidelity says what differed)."""
+        if block.number != self.head + 1:
+            raise ValueError(f"the follower is at block {self.head}, not before {block.number}")
+        self._to_head()
+        try:
+            fidelity = apply_block(self.node, block)
+        except RpcError as err:
+            fidelity = Fidelity(mismatches=[f"block {block.number} did not replay: {err}"])
+        if fidelity.mismatches:
+            log.warning(
+                "block %d did not replay identically (%s); re-forking the node there",
+                block.number,
+                fidelity.mismatches[0],
+            )
+            self.refork(block.number)
+        else:
+            self.head = block.number
+            self._base = self.node.snapshot()
+        return fidelity
+
+    def refork(self, number: int) -> None:
+        """Forks the node afresh at block ``number`` (after a mismatch or a reorg)."""
+        self.node.reset(self.rpc_url, number)
+        if self.prepare is not None:
+            self.prepare(self.node)
+        self.head = number
+        self._base = self.node.snapshot()
+        self.pending_gas = 0
+        self.reforks += 1
+
+    def apply_pending(self, raw: str, env: BlockEnv) -> PendingReceipt | None:
+        """Mines ``raw`` on the pending chain in ``env``'s block; None when the node would not
+        take it (already mined, nonce gap, fee too low)."""
+        rpc = self.node.rpc
+        try:
+            tx_hash = rpc.call("eth_sendRawTransaction", [raw])
+        except RpcError:
+            return None
+        self.node.set_next_base_fee(env.base_fee)
+        self.node.mine(timestamp=env.timestamp)
+        receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
+        if receipt is None:  # not mined (e.g. its nonce waits for another transaction)
+            rpc.call("anvil_dropAllTransactions")
+            return None
+        gas = int(receipt["gasUsed"], 16)
+        self.pending_gas += gas
+        return PendingReceipt(tx_hash, int(receipt["status"], 16), gas, receipt["logs"])
