@@ -104,3 +104,93 @@ def rebuild(
         f"[green]identical[/green]: blocks {done.first_block}-{done.last_block}, "
         f"{done.transactions} transactions, last hash {done.last_hash}"
     )
+
+
+@devnet_app.command()
+def up(
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset", help="a devnet dataset (default: the devnet default, built if missing)"
+        ),
+    ] = None,
+    block_time: Annotated[
+        float, typer.Option("--block-time", min=0.05, help="seconds per block")
+    ] = 12.0,
+    from_block: Annotated[
+        int | None,
+        typer.Option("--from-block", help="first block played live (default: the first)"),
+    ] = None,
+    searcher: Annotated[
+        list[str] | None,
+        typer.Option("--searcher", help="address given ETH and a funded Executor (repeatable)"),
+    ] = None,
+    searcher_weth: Annotated[
+        int, typer.Option("--searcher-weth", min=0, help="WETH in each searcher's Executor")
+    ] = 100,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Anvil's port (default: any free)")
+    ] = None,
+    relay_port: Annotated[
+        int | None, typer.Option("--relay-port", help="the relay's port (default: any free)")
+    ] = None,
+    info: Annotated[
+        Path, typer.Option("--info", help="where to write the URLs and addresses (JSON)")
+    ] = Path("devnet-up.json"),
+) -> None:
+    """Run the devnet live: its recorded traders on a wall clock, and a local builder relay."""
+    import json
+
+    from workbench.cli.backtest import dataset_or_default
+    from workbench.errors import WorkbenchError
+    from workbench.files import write_atomically
+    from workbench.sources.devnet.live_node import DevnetNode
+
+    try:
+        node = DevnetNode(
+            dataset_or_default(dataset),
+            block_time=block_time,
+            first_block=from_block,
+            searchers=searcher or (),
+            searcher_weth=searcher_weth * 10**18,
+            rpc_port=port,
+            relay_port=relay_port,
+        )
+        node.start()
+    except (WorkbenchError, ValueError, OSError) as exc:
+        fail(str(exc), 1)
+    try:
+        up_info = {
+            "rpc_url": node.rpc_url,
+            "ws_url": node.ws_url,
+            "relay_url": node.relay_url,
+            "chain_id": node.chain_id,
+            "market_file": str(node.market_file.resolve()),
+            "executors": node.executors,
+            "first_block": node.first_block,
+        }
+        write_atomically(info, json.dumps(up_info, indent=2) + "\n")
+        for key, value in up_info.items():
+            console.print(f"{key:12} {value}", soft_wrap=True)
+        console.print(
+            f"try: workbench live --rpc {node.rpc_url} --ws {node.ws_url} --relay {node.relay_url}"
+            " --strategy backrun_arb --capital-cap 2",
+            soft_wrap=True,
+        )
+        number = node.first_block
+        while True:
+            b = node.wait_for_block(number, timeout=max(60.0, 10 * block_time))
+            console.print(
+                f"block {b.number} {b.hash[:12]}… {b.tx_count} txs, "
+                f"{len(b.bundles)} bundles paying {b.payment / 10**18:.6f} ETH"
+                + (f", {len(b.rejected)} rejected" if b.rejected else "")
+                + (f", {b.carried} carried, {b.skipped} skipped" if b.carried or b.skipped else "")
+            )
+            number += 1
+    except KeyboardInterrupt:
+        console.print("stopping")
+    except WorkbenchError as exc:
+        node.stop(raise_error=False)
+        fail(f"the devnet stopped: {exc}", 1)
+    finally:
+        node.stop(raise_error=False)
