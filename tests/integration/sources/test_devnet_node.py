@@ -35,6 +35,7 @@ from live.relays import (
 from live.signer import SearcherIdentity
 from workbench.chain.rpc import RetryPolicy, RpcClient, RpcTransportError, WsClient
 from workbench.engine.fidelity import compare
+from workbench.errors import WorkbenchError
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
 from workbench.sources.devnet import ensure_default_dataset
@@ -381,3 +382,26 @@ def test_cli_devnet_up_writes_its_info_and_stops_on_sigint(root: Path, tmp_path:
     assert up["rpc_url"] in text and "workbench live" in text and f"block {FIRST}" in text
     with pytest.raises(RpcTransportError):  # Anvil is gone
         RpcClient(up["rpc_url"], retry=RetryPolicy(max_attempts=1)).call("eth_blockNumber")
+
+
+def test_after_the_dataset_empty_blocks_follow_every_slot(root: Path) -> None:
+    last = int(Dataset.open(root).block_range[1])  # type: ignore[index]
+    with DevnetNode(root, block_time=0.3, first_block=last) as node:
+        end = node.wait_for_block(last, 10)
+        after = [node.wait_for_block(last + i, 10) for i in (1, 2)]
+    assert [b.tx_count for b in after] == [0, 0]
+    assert [b.timestamp - end.timestamp for b in after] == [12, 24]
+
+
+def test_a_failure_in_the_driver_is_raised_not_swallowed(root: Path) -> None:
+    node = DevnetNode(root, block_time=0.3, first_block=FIRST).start()
+    try:
+        node.wait_for_block(FIRST, 10)
+        assert node._node is not None and node._node.proc is not None
+        node._node.proc.kill()  # the node dies under the driver
+        with pytest.raises(WorkbenchError):
+            node.wait_for_block(FIRST + 5, 10)
+    finally:
+        with pytest.raises(WorkbenchError):
+            node.stop()
+    node.stop()  # raised once; stopping again is quiet

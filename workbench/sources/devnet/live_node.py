@@ -18,6 +18,7 @@ after them, so ``newPendingTransactions`` subscribers see those a second time: d
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 import threading
 import time
@@ -140,7 +141,7 @@ class DevnetNode:
         self._mined = threading.Condition()
         self._error: BaseException | None = None
         self._restart: tuple[float, threading.Event] | None = None
-        self._tmp = Path(tempfile.mkdtemp(prefix="devnet-live-"))
+        self._tmp: Path | None = None  # the genesis and restart state files
 
     # ---- what clients connect to ---------------------------------------------------------
 
@@ -185,6 +186,7 @@ class DevnetNode:
         return self
 
     def _start(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="devnet-live-"))
         genesis = self._tmp / "genesis.json"
         genesis.write_bytes(read_genesis(self.root / self.info["genesis"]["state"]))
         config = dataclasses.replace(replay_config(self.info, genesis), port=self._rpc_port)
@@ -212,7 +214,12 @@ class DevnetNode:
                 order="fifo",
             )
         ).start()
-        self._relay = RelayServer(self._call_bundle, port=self._relay_port).start()
+        try:
+            self._relay = RelayServer(self._call_bundle, port=self._relay_port).start()
+        except OSError as exc:
+            raise DevnetError(
+                f"the relay cannot listen on 127.0.0.1:{self._relay_port}: {exc.strerror}"
+            ) from None
         self._thread = threading.Thread(target=self._drive, name="devnet-driver", daemon=True)
         self._thread.start()
 
@@ -234,8 +241,8 @@ class DevnetNode:
         for part in (self._relay, self._fork, self._node):
             if part is not None:
                 part.stop()
-        for f in self._tmp.glob("*"):
-            f.unlink(missing_ok=True)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
         with self._mined:
             self._mined.notify_all()
         if raise_error and self._error is not None:
@@ -269,7 +276,7 @@ class DevnetNode:
         it again on the same port from the dump, check the head. Blocks until done if ``wait``."""
         done = threading.Event()
         self._restart = (downtime, done)
-        if wait and not done.wait(timeout):
+        if wait and not done.wait(timeout) and self._error is None:
             raise TimeoutError(f"the node was not restarted within {timeout:g}s")
         if self._error is not None:
             raise self._error
@@ -376,7 +383,7 @@ class DevnetNode:
 
     def _restart_now(self, downtime: float) -> None:
         node = self._node
-        assert node is not None and node.proc is not None
+        assert node is not None and node.proc is not None and self._tmp is not None
         head = node.rpc.call("eth_getBlockByNumber", ["latest", False])["hash"]
         dump = self._tmp / "restart.json.gz"
         write_genesis(node.dump_state(), dump)

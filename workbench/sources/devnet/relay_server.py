@@ -353,7 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(200, rid, -32601, f"method {method} is not served by the devnet relay")
         except InvalidParams as exc:
             self._error(200, rid, -32602, f"invalid params for {method}: {exc}")
-        except WorkbenchError as exc:
-            self._error(200, rid, -32603, f"{method} failed: {exc}")
+        except Exception as exc:  # the node is restarting, stopping, or a bug: say so
+            self._error(200, rid, -32603, f"{method} failed: {type(exc).__name__}: {exc}")
         else:
             self._reply(200, {"jsonrpc": "2.0", "id": rid, "result": result})
