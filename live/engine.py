@@ -252,14 +252,19 @@ class LiveEngine:
         on_block: Callable[[BlockResult], None] | None = None,
     ) -> RunInfo:
         """Runs until ``stop`` is set or block ``until_block`` is processed; returns the run."""
-        parent = await asyncio.to_thread(self._start, start_block)
+        watcher = ChainWatcher(
+            self.ws_url, self.rpc, poll_seconds=self.poll_seconds, on_reconnect=self._reconnected
+        )
+        await watcher.start()  # before reading the head: nothing announced after it is missed
+        try:
+            parent = await asyncio.to_thread(self._start, start_block)
+        except BaseException:
+            await watcher.stop()
+            raise
         self._on_block_cb = on_block
         for planned in self._open_slot(parent, moved=self._moved(parent)):
             if self.mode == "live" and planned.approved:
                 await self._send(planned, planned.arrived_ns, ())
-        watcher = ChainWatcher(
-            self.ws_url, self.rpc, poll_seconds=self.poll_seconds, on_reconnect=self._reconnected
-        )
         stopper = stop or asyncio.Event()
         try:
             events = watcher.events()

@@ -62,22 +62,33 @@ class ChainWatcher:
         self.on_reconnect = on_reconnect
         self.connections = 0
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._subscribed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
-    async def events(self) -> AsyncIterator[Event]:
-        tasks = [
+    async def start(self, timeout: float = 30.0) -> None:
+        """Subscribes (and starts polling); returns once the first subscriptions are live, so
+        that nothing the node announces after this call is missed."""
+        self._tasks = [
             asyncio.create_task(self._listen(), name="watch-ws"),
             asyncio.create_task(self._poll(), name="watch-poll"),
         ]
+        await asyncio.wait_for(self._subscribed.wait(), timeout)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Everything heard since ``start``, in order of arrival."""
         try:
             while True:
-                for task in tasks:
+                for task in self._tasks:
                     if task.done() and not task.cancelled() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
                 yield await self._queue.get()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.stop()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _listen(self) -> None:
         """One WsClient after another; each re-subscribes on its own reconnects."""
@@ -91,6 +102,7 @@ class ChainWatcher:
                     heads = await ws.subscribe("newHeads")
                     pending = await ws.subscribe("newPendingTransactions", True)
                     self.connections += 1
+                    self._subscribed.set()
                     if self.connections > 1 and self.on_reconnect is not None:
                         self.on_reconnect()
                     failures = 0
