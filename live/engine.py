@@ -40,6 +40,7 @@ from workbench.engine.backtest import git_sha, to_records
 from workbench.engine.replay import BlockResult, OpportunityResult, pending_from_row
 from workbench.engine.searcher import EXECUTOR_ADDRESS, GAS_MONEY
 from workbench.engine.slot import TOP_OF_BLOCK, Slot
+from workbench.errors import AnvilError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator, SimResult
 from workbench.market.events import decode_log
@@ -62,6 +63,8 @@ from workbench.strategy.models import WinModel
 log = logging.getLogger(__name__)
 
 Mode = Literal["shadow", "live"]
+FOLLOWER_FAULTS = (RpcError, RpcTransportError, AnvilError)
+"""What a failing follower (or the node behind its fork) raises."""
 Publish = Callable[[str, Mapping[str, Any]], object]
 
 
@@ -185,6 +188,7 @@ class LiveEngine:
         self._open: OpenSlot | None = None
         self._state: MarketState | None = None
         self._index: CycleIndex | None = None
+        self._cfg: ExecutionConfig | None = None
         self._sim: AnvilSimulator | None = None
         self._own: set[str] = set()
         self._on_block_cb: Callable[[BlockResult], None] | None = None
@@ -214,7 +218,7 @@ class LiveEngine:
         self._index = CycleIndex.of(find_cycles(pools, self.market.weth))
         self._own = {self.searcher.account.address.lower()}
         cfg = execution_config(self.market, chain_id, self.searcher.executor)
-        self._sim = AnvilSimulator(node, self.searcher.account, cfg)
+        self._cfg = cfg
         spec = RunSpec(
             strategy=self.strategy_name,
             config=self.config,
@@ -237,6 +241,13 @@ class LiveEngine:
         self.chain_head = head
         return parent
 
+    def _simulator(self) -> AnvilSimulator:
+        """The simulator on the follower's current process (a recovery starts a new one)."""
+        assert self.follower is not None and self.searcher is not None and self._cfg is not None
+        if self._sim is None or self._sim.node is not self.follower.node:
+            self._sim = AnvilSimulator(self.follower.node, self.searcher.account, self._cfg)
+        return self._sim
+
     def _fetch(self, number: int) -> BlockData:
         tables = self.fetcher.fetch(number, number)
         return next(blocks_of(tables, {}))
@@ -256,38 +267,31 @@ class LiveEngine:
             self.ws_url, self.rpc, poll_seconds=self.poll_seconds, on_reconnect=self._reconnected
         )
         await watcher.start()  # before reading the head: nothing announced after it is missed
+        stopper = stop or asyncio.Event()
+        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(stopper.wait())
+        getter: asyncio.Future[Any] | None = None
         try:
             parent = await asyncio.to_thread(self._start, start_block)
-        except BaseException:
-            await watcher.stop()
-            raise
-        self._on_block_cb = on_block
-        for planned in self._open_slot(parent, moved=self._moved(parent)):
-            if self.mode == "live" and planned.approved:
-                await self._send(planned, planned.arrived_ns, ())
-        stopper = stop or asyncio.Event()
-        try:
-            events = watcher.events()
-            stop_wait: asyncio.Future[Any] = asyncio.ensure_future(stopper.wait())
-            try:
-                while not stopper.is_set() and (until_block is None or self.head < until_block):
-                    nxt: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
-                    done, _ = await asyncio.wait(
-                        {nxt, stop_wait}, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if nxt not in done:
-                        nxt.cancel()
-                        break
-                    event = nxt.result()
-                    if isinstance(event, HeadSeen):
-                        self.chain_head = max(self.chain_head, event.number)
-                        await self._catch_up(until_block)
-                    else:
-                        await self._pending(event)
-            finally:
-                stop_wait.cancel()
-                await events.aclose()  # type: ignore[attr-defined]
+            self._on_block_cb = on_block
+            for planned in self._open_slot(parent, moved=self._moved(parent)):
+                if self.mode == "live" and planned.approved:
+                    await self._send(planned, planned.arrived_ns, ())
+            while not stopper.is_set() and (until_block is None or self.head < until_block):
+                getter = asyncio.ensure_future(watcher.next())
+                await asyncio.wait({getter, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    break
+                event = getter.result()
+                if isinstance(event, HeadSeen):
+                    self.chain_head = max(self.chain_head, event.number)
+                    await self._catch_up(until_block)
+                else:
+                    await self._pending(event)
         finally:
+            for future in (stop_wait, getter):
+                if future is not None:
+                    future.cancel()
+            await watcher.stop()
             await asyncio.to_thread(self._finish)
         assert self.run_info is not None
         return self.run_info
@@ -312,11 +316,18 @@ class LiveEngine:
             except (RpcError, RpcTransportError, ChainChanged) as exc:
                 log.warning("fetching block %d failed (%s); retrying on the next head", number, exc)
                 return
+            try:
+                planned_next = self._block(block)
+            except FOLLOWER_FAULTS as exc:
+                log.warning(
+                    "block %d: the follower failed (%s); retrying on the next head", number, exc
+                )
+                return
             if number < self.chain_head:
                 self.tally.backfilled += 1
                 if self.metrics is not None:
                     self.metrics.backfilled(1)
-            for planned in self._block(block):
+            for planned in planned_next:
                 if self.mode == "live" and planned.approved:
                     await self._send(planned, planned.arrived_ns, ())
 
@@ -331,7 +342,7 @@ class LiveEngine:
         """Closes the slot of ``block`` and opens the next; the next slot's top-of-block
         intents, planned (to send)."""
         started = time.perf_counter()
-        assert self.follower is not None and self._state is not None and self._sim is not None
+        assert self.follower is not None and self._state is not None
         slot = self._open
         judged: list[tuple[Planned, Any, Any]] = []
         if slot is not None and slot.env.number == block.number:
@@ -346,7 +357,14 @@ class LiveEngine:
             for p in slot.planned:
                 outcome = judge(p.intent, p.sim, find_competitor(block, p.intent, self.market.weth))
                 judged.append((p, outcome, slot.slot.revert_risk(p.intent, p.position)))
-        fidelity = self.follower.advance(block)
+        # Everything that needs the follower first: if it fails, nothing has happened yet
+        # and the block is processed again at the next head (after a re-fork).
+        try:
+            fidelity = self.follower.advance(block)
+            reverts = [self._simulator().reverts_now(p.intent) for p, _, _ in judged]
+        except FOLLOWER_FAULTS:
+            self.follower.broken = self.follower.broken or "failed while mining a block"
+            raise
         if fidelity.mismatches:
             self.tally.reforks += 1
         result = BlockResult(
@@ -354,7 +372,7 @@ class LiveEngine:
         )
         actions = []
         mined = {t["hash"].lower() for t in block.transactions}
-        for p, outcome, risk in judged:
+        for (p, outcome, risk), reverts_next in zip(judged, reverts, strict=True):
             action = self._settle(p, block, mined)
             actions.append(action)
             result.opportunities.append(
@@ -365,7 +383,7 @@ class LiveEngine:
                     outcome,
                     parent_fullness_bps=slot.env.parent_fullness_bps if slot else 0,
                     risk=risk,
-                    reverts_next_block=self._sim.reverts_now(p.intent),
+                    reverts_next_block=reverts_next,
                 )
             )
         if self.sender is not None:
@@ -485,7 +503,11 @@ class LiveEngine:
                 return
             if not isinstance(raw, str):
                 return
-        receipt = self.follower.apply_pending(raw, slot.env)
+        try:
+            receipt = self.follower.apply_pending(raw, slot.env)
+        except FOLLOWER_FAULTS as exc:
+            log.warning("pending %s: the follower failed (%s)", tx_hash, exc)
+            return
         if receipt is None:
             slot.seen.pop(tx_hash)  # not pending any more (mined, or replaced)
             return
@@ -521,9 +543,14 @@ class LiveEngine:
     ) -> Planned:
         """Simulates and risk-checks ``intent``; the planned entry (not yet sent)."""
         slot = self._open
-        assert slot is not None and self._sim is not None
+        assert slot is not None
         started = time.perf_counter()
-        sim = self._sim.simulate(intent, slot.env, slot.coinbase, (), gas_left)
+        try:
+            sim = self._simulator().simulate(intent, slot.env, slot.coinbase, (), gas_left)
+        except (RpcTransportError, AnvilError) as exc:
+            sim = SimResult(status="error", revert_reason=f"the follower failed: {exc}")
+            assert self.follower is not None
+            self.follower.broken = str(exc)
         if self.metrics is not None:
             self.metrics.simulated(time.perf_counter() - started)
             self.metrics.detected(intent.strategy)

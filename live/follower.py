@@ -15,6 +15,7 @@ is sent (``AnvilSimulator`` on ``node``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from typing import Any
 
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RpcError
+from workbench.chain.rpc import RpcError, RpcTransportError
 from workbench.engine.fidelity import Fidelity
 from workbench.engine.replay import apply_block
+from workbench.errors import AnvilError
 from workbench.sources.block_view import BlockData
 from workbench.strategy.context import BlockEnv
 
@@ -66,6 +68,7 @@ class Follower:
         self._base: str | None = None  # snapshot of the head, before any pending tx
         self.pending_gas = 0
         self.reforks = 0
+        self.broken: str | None = None  # why the follower must re-fork before it is used
 
     def start(self) -> Follower:
         self.node.start()
@@ -93,34 +96,48 @@ class Follower:
 
     def advance(self, block: BlockData) -> Fidelity:
         """Mines the node's next block ``block`` here; re-forks at it if it does not replay
-        identically (the returned fidelity says what differed)."""
-        if block.number != self.head + 1:
-            raise ValueError(f"the follower is at block {self.head}, not before {block.number}")
-        self._to_head()
+        identically (the returned fidelity says what differed), or if the follower is broken
+        or behind. ``RpcTransportError`` / ``AnvilError`` mean the follower (or the node
+        behind its fork) failed: it is marked broken and the next call re-forks."""
+        if self.broken is not None or block.number != self.head + 1:
+            why = self.broken or f"the follower was at block {self.head}"
+            self.recover(block.number)
+            return Fidelity(mismatches=[f"block {block.number} not replayed: re-forked ({why})"])
         try:
-            fidelity = apply_block(self.node, block)
-        except RpcError as err:
-            fidelity = Fidelity(mismatches=[f"block {block.number} did not replay: {err}"])
-        if fidelity.mismatches:
-            log.warning(
-                "block %d did not replay identically (%s); re-forking the node there",
-                block.number,
-                fidelity.mismatches[0],
-            )
-            self.refork(block.number)
-        else:
-            self.head = block.number
-            self._base = self.node.snapshot()
+            self._to_head()
+            try:
+                fidelity = apply_block(self.node, block)
+            except RpcError as err:
+                fidelity = Fidelity(mismatches=[f"block {block.number} did not replay: {err}"])
+            if fidelity.mismatches:
+                log.warning(
+                    "block %d did not replay identically (%s); re-forking the node there",
+                    block.number,
+                    fidelity.mismatches[0],
+                )
+                self.recover(block.number)
+            else:
+                self.head = block.number
+                self._base = self.node.snapshot()
+        except (RpcTransportError, AnvilError) as exc:
+            self.broken = str(exc)
+            raise
         return fidelity
 
-    def refork(self, number: int) -> None:
-        """Forks the node afresh at block ``number`` (after a mismatch or a reorg)."""
-        self.node.reset(self.rpc_url, number)
+    def recover(self, number: int) -> None:
+        """Forks the node afresh at block ``number``: after a mismatch or a reorg by a reset,
+        after a failure in a new process."""
+        if self.broken is not None:  # a fresh process: the old one may hang on the dead fork
+            self.node.stop()
+            self.node = Anvil(dataclasses.replace(self._config, fork_block_number=number)).start()
+        else:
+            self.node.reset(self.rpc_url, number)
         if self.prepare is not None:
             self.prepare(self.node)
         self.head = number
         self._base = self.node.snapshot()
         self.pending_gas = 0
+        self.broken = None
         self.reforks += 1
 
     def apply_pending(self, raw: str, env: BlockEnv) -> PendingReceipt | None:
@@ -128,12 +145,16 @@ class Follower:
         take it (already mined, nonce gap, fee too low)."""
         rpc = self.node.rpc
         try:
-            tx_hash = rpc.call("eth_sendRawTransaction", [raw])
-        except RpcError:
-            return None
-        self.node.set_next_base_fee(env.base_fee)
-        self.node.mine(timestamp=env.timestamp)
-        receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
+            try:
+                tx_hash = rpc.call("eth_sendRawTransaction", [raw])
+            except RpcError:
+                return None
+            self.node.set_next_base_fee(env.base_fee)
+            self.node.mine(timestamp=env.timestamp)
+            receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
+        except (RpcTransportError, AnvilError, RpcError) as exc:
+            self.broken = str(exc)
+            raise
         if receipt is None:  # not mined (e.g. its nonce waits for another transaction)
             rpc.call("anvil_dropAllTransactions")
             return None

@@ -1,7 +1,7 @@
 """What the runner hears from the node: new heads and full pending transactions over
 WebSocket, and a poll of the head over HTTP that catches what the WebSocket missed.
 
-``ChainWatcher.events()`` yields ``HeadSeen`` (the chain reached at least this number; the
+``ChainWatcher.next()`` returns ``HeadSeen`` (the chain reached at least this number; the
 runner fetches every block up to it by number, so a missed notification leaves no gap) and
 ``PendingSeen`` (a pending transaction, stamped on arrival). ``WsClient`` reconnects and
 re-subscribes by itself; when it gives up, the watcher starts a new one with backoff, for
@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,16 +74,13 @@ class ChainWatcher:
         ]
         await asyncio.wait_for(self._subscribed.wait(), timeout)
 
-    async def events(self) -> AsyncIterator[Event]:
-        """Everything heard since ``start``, in order of arrival."""
-        try:
-            while True:
-                for task in self._tasks:
-                    if task.done() and not task.cancelled() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
-                yield await self._queue.get()
-        finally:
-            await self.stop()
+    async def next(self) -> Event:
+        """The next thing heard since ``start``, in order of arrival (raises if a watcher task
+        failed for good)."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
+        return await self._queue.get()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -113,16 +113,6 @@ def test_shadow_makes_the_backtests_decisions(dataset: Path, tmp_path: Path) -> 
     assert actions and set(actions) <= {"approved", "rejected", "skipped"}
 
 
-def _weth_of(rpc: RpcClient, weth: str, holder: str, block: int) -> int:
-    data = "0x" + encode_call("TestERC20", "balanceOf", [holder]).hex()
-    reply = rpc.call("eth_call", [{"to": weth, "data": data}, hex(block)])
-    return int(decode_result("TestERC20", "balanceOf", reply)[0])
-
-
-def _eth_of(rpc: RpcClient, who: str, block: int) -> int:
-    return int(rpc.call("eth_getBalance", [who, hex(block)]), 16)
-
-
 def _live_engine(
     node: DevnetNode, tmp_path: Path, db: str, account: object, ws_url: str
 ) -> LiveEngine:
@@ -158,20 +148,26 @@ def _live_engine(
     )
 
 
+def _holdings(node: DevnetNode, account: str, block: int | str = "latest") -> int:
+    """The searcher's ETH plus its Executor's WETH at ``block``."""
+    rpc = RpcClient(node.rpc_url)
+    tag = block if isinstance(block, str) else hex(block)
+    executor = node.executors[account]
+    data = "0x" + encode_call("TestERC20", "balanceOf", [executor]).hex()
+    reply = rpc.call("eth_call", [{"to": node.market.weth, "data": data}, tag])
+    weth = int(decode_result("TestERC20", "balanceOf", reply)[0])
+    return weth + int(rpc.call("eth_getBalance", [account, tag]), 16)
+
+
 def _reconcile(
-    node: DevnetNode, engine: LiveEngine, db: str, account: str, executor: str
+    node: DevnetNode, engine: LiveEngine, db: str, account: str, before: int
 ) -> dict[str, int]:
+    """Checks the run against the chain; ``before``: the searcher's holdings before it."""
     run = engine.run_info
     assert run is not None
     start, end = run.first_block - 1, engine.head
     rpc = RpcClient(node.rpc_url)
-    weth = node.market.weth
-    on_chain = (
-        _weth_of(rpc, weth, executor, end)
-        - _weth_of(rpc, weth, executor, start)
-        + _eth_of(rpc, account, end)
-        - _eth_of(rpc, account, start)
-    )
+    on_chain = _holdings(node, account, end) - before
     with sa.create_engine(db).connect() as c:
         landed = c.execute(
             sa.text(
@@ -193,25 +189,29 @@ def _reconcile(
                 sa.text(f"select block_number from blocks where run_id={run.id} order by 1")
             )
         ]
-    realised = sum(int(r[2]) for r in landed)
-    assert realised == on_chain, f"reconciled {realised} wei, on chain {on_chain} wei"
     # Our transactions on chain in the run: exactly the landed ones, nonces consecutive.
     ours = []
     for n in range(start + 1, end + 1):
         block = rpc.call("eth_getBlockByNumber", [hex(n), True])
         ours += [
-            (int(t["nonce"], 16), t["hash"])
+            (int(t["nonce"], 16), t["hash"], n)
             for t in block["transactions"]
             if t["from"].lower() == account.lower()
         ]
-    assert sorted(h for _, h in ours) == sorted(r[0] for r in landed)
-    nonces = [n for n, _ in ours]
+    assert sorted(h for _, h, _ in ours) == sorted(r[0] for r in landed)
+    realised = sum(int(r[2]) for r in landed)
+    assert realised == on_chain, f"reconciled {realised} wei, on chain {on_chain} wei"
+    nonces = [n for n, _, _ in ours]
     assert nonces == sorted(set(nonces)), "a nonce was used twice"
-    # A nonce is only ever shared by replacements for one target block.
-    by_nonce: dict[int, set[int]] = {}
-    for _, nonce, target, _ in submitted:
-        by_nonce.setdefault(int(nonce), set()).add(int(target))
-    assert all(len(t) == 1 for t in by_nonce.values()), by_nonce
+    # A nonce goes to one target block at a time (replacements share it); it is used again,
+    # for a later block, only after the bundles holding it missed theirs.
+    landed_hashes = {r[0] for r in landed}
+    by_nonce: dict[int, dict[int, set[str]]] = {}
+    for tx_hash, nonce, target, _ in submitted:
+        by_nonce.setdefault(int(nonce), {}).setdefault(int(target), set()).add(tx_hash)
+    for nonce, targets in by_nonce.items():
+        *earlier, _ = sorted(targets)
+        assert not any(targets[t] & landed_hashes for t in earlier), (nonce, targets)
     # No block missed.
     assert blocks == list(range(run.first_block, end + 1))
     # The relay never accepted the same bundle twice for one block.
@@ -230,9 +230,10 @@ def test_live_mode_wins_and_reconciles_to_the_wei(dataset: Path, tmp_path: Path)
     with DevnetNode(
         dataset, block_time=1.5, first_block=FIRST, searchers=[account.address]
     ) as node:
+        before = _holdings(node, account.address)
         engine = _live_engine(node, tmp_path, db, account, node.ws_url)
         _run(engine, FIRST + 12)
-        got = _reconcile(node, engine, db, account.address, node.executors[account.address])
+        got = _reconcile(node, engine, db, account.address, before)
     assert got["landed"] >= 2 and got["realised"] > 0, got
     included = [b for blk in node.built for b in blk.bundles]
     assert included and all(b.payment > 0 for b in included)
@@ -308,6 +309,7 @@ def test_live_mode_recovers_from_faults(dataset: Path, tmp_path: Path, proxy: Tc
         dataset, block_time=1.5, first_block=FIRST, searchers=[account.address]
     ) as node:
         proxy.start(node.port)
+        before = _holdings(node, account.address)
         engine = _live_engine(node, tmp_path, db, account, f"ws://127.0.0.1:{proxy.port}")
         last = FIRST + 16
 
@@ -325,7 +327,7 @@ def test_live_mode_recovers_from_faults(dataset: Path, tmp_path: Path, proxy: Tc
         thread.start()
         _run(engine, last)
         thread.join(timeout=60)
-        got = _reconcile(node, engine, db, account.address, node.executors[account.address])
+        got = _reconcile(node, engine, db, account.address, before)
         assert proxy.drops >= 1
     assert got["landed"] >= 1
     late = [b for blk in node.built if blk.number > FIRST + 10 for b in blk.bundles]

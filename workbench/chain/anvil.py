@@ -23,6 +23,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.rpc import RetryPolicy, RpcClient
@@ -33,6 +34,7 @@ Mining = Literal["auto", "interval", "none"]
 
 _LISTENING = re.compile(rb"Listening on 127\.0\.0\.1:(\d+)")
 _RUNNING: weakref.WeakSet[Anvil] = weakref.WeakSet()
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,6 +108,10 @@ class AnvilConfig:
             a += ["--block-time", f"{self.block_time:g}"]
         elif self.mining == "none":
             a.append("--no-mining")
+        if self.fork_url and urlsplit(self.fork_url).hostname in _LOCAL_HOSTS:
+            # Foundry caches forked state on disk by chain id and block number; a local chain
+            # (a devnet, another Anvil) reuses both with different contents every run.
+            a.append("--no-storage-caching")
         if self.disable_block_gas_limit:
             a.append("--disable-block-gas-limit")
         if self.disable_code_size_limit:

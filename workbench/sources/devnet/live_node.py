@@ -195,15 +195,18 @@ class DevnetNode:
         self._check_head(self.info["genesis"]["block_hash"])
         blocks = load_blocks(self.dataset, self.genesis + 1, self.last_recorded)
         self._recorded = {b.number: b for b in blocks}
+        if self.first_block == self.genesis + 1:
+            self._install_searchers()
         for n in range(self.genesis + 1, self.first_block):  # fast-forward, no waiting
+            if n == self.first_block - 1:
+                # Before the head is mined, so that its state holds them: Anvil answers
+                # queries at a block number (forks ask so) from the state mined then.
+                self._install_searchers()
             block = self._recorded.pop(n)
             for tx in block.transactions:
                 node.rpc.call("eth_sendRawTransaction", [tx["raw"]])
             node.rpc.call("anvil_setCoinbase", [block.miner])
             node.mine(timestamp=block.timestamp)
-        for owner, at in self.executors.items():
-            install_executor(node, owner, self.market.weth, self.searcher_weth, at)
-            node.set_balance(owner, self.searcher_eth)
         self._fork = Anvil(
             AnvilConfig(
                 fork_url=self.rpc_url,
@@ -222,6 +225,13 @@ class DevnetNode:
             ) from None
         self._thread = threading.Thread(target=self._drive, name="devnet-driver", daemon=True)
         self._thread.start()
+
+    def _install_searchers(self) -> None:
+        node = self._node
+        assert node is not None
+        for owner, at in self.executors.items():
+            install_executor(node, owner, self.market.weth, self.searcher_weth, at)
+            node.set_balance(owner, self.searcher_eth)
 
     def _check_head(self, expected: str) -> None:
         assert self._node is not None
@@ -343,8 +353,15 @@ class DevnetNode:
         bundles = self._relay.bundles_for(number)
         selection = Selection()
         if bundles:
+            # Trials run on the fork: trial blocks mined on the node itself would show in its
+            # newHeads and RPC answers (phantom blocks that a client would take for a reorg).
+            with self._fork_lock:
+                fork = self._fork
+                if fork is None:
+                    raise WorkbenchError("the devnet is stopping")
+                fork.reset(self.rpc_url, number - 1)
+                selection = select_bundles(fork, bundles, slot, self._pending)
             node.rpc.call("anvil_dropAllTransactions")
-            selection = select_bundles(node, bundles, slot, self._pending)
             in_bundles = {tx_hash(r) for r in selection.raws}
             for raw in selection.raws:
                 node.rpc.call("eth_sendRawTransaction", [raw])
