@@ -22,9 +22,11 @@ from live.risk import RiskLimits, RiskManager
 from live.settings import LiveSettings
 from live.signer import check_distinct, load_or_create_identity, load_signer
 from live.submit import BundleSender
+from live.token_safety import SimulatedTokenSafety
 from workbench.chain.market_spec import DeployedMarket
 from workbench.chain.rpc import RpcClient
 from workbench.engine.params import config_of, load_params
+from workbench.errors import ConfigError
 from workbench.store import RunInfo
 from workbench.strategy.api import create
 from workbench.types import address
@@ -64,7 +66,7 @@ def build_engine(settings: LiveSettings, *, params: Any = None) -> LiveEngine:
         sender = BundleSender(
             signer.account, execution_config(market, chain_id, executor), nonces, FanOut(relays)
         )
-    return LiveEngine(
+    engine = LiveEngine(
         strategy=strategy,
         strategy_name=settings.strategy,
         config=config,
@@ -81,6 +83,11 @@ def build_engine(settings: LiveSettings, *, params: Any = None) -> LiveEngine:
         db_url=settings.db_url,
         metrics=LiveMetrics(),
     )
+    # Each token is checked once, before its first use, by a buy and a sell on the follower.
+    risk.token_safety = SimulatedTokenSafety(
+        lambda: engine.follower_node(), engine.pools, weth=market.weth
+    )
+    return engine
 
 
 async def run_live(
@@ -93,24 +100,37 @@ async def run_live(
 ) -> RunInfo:
     """Runs ``engine`` with its status server until ``stop`` (or ``until_block``)."""
     async with AsyncExitStack() as stack:
+        if engine.sender is not None:  # closed last (callbacks run in reverse order)
+            stack.callback(engine.sender.nonces.close)
+            stack.callback(engine.sender.fanout.close)
+        if until_block is not None:  # else the run would hold no block, and could not finish
+            head = int(await asyncio.to_thread(engine.rpc.call, "eth_blockNumber"), 16)
+            if until_block <= head:
+                raise ConfigError(
+                    f"--until-block {until_block} is not after the node's head {head}: "
+                    "there would be no block to run"
+                )
         server = None
         if settings.status_port is not None and engine.metrics is not None:
             server = StatusServer(
                 port=settings.status_port,
                 metrics=engine.metrics,
                 status=engine.status,
-                health=lambda: engine.health(settings.max_head_age_s),
+                health=lambda: _health(engine, settings.max_head_age_s),
             )
             await stack.enter_async_context(server)
             engine.publish = server.publish
         if on_ready is not None:
             on_ready(server)
-        try:
-            return await engine.run(stop=stop, until_block=until_block)
-        finally:
-            if engine.sender is not None:
-                engine.sender.fanout.close()
-                engine.sender.nonces.close()
+        return await engine.run(stop=stop, until_block=until_block)
+
+
+def _health(engine: LiveEngine, max_head_age_s: float) -> tuple[bool, dict[str, Any]]:
+    """Not healthy until the engine has started (its run opened at the node's head): before,
+    the node may be unreachable and nothing is being watched."""
+    if engine.run_info is None:
+        return False, {"ok": False, "reason": "starting", "head": engine.head}
+    return engine.health(max_head_age_s)
 
 
 def load_params_file(path: Any) -> Any:

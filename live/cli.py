@@ -115,4 +115,15 @@ def live(
     try:
         asyncio.run(main())
     except WorkbenchError as exc:
-        fail(str(exc), code=1)
+        fail(_message(exc), code=1)
+    except TimeoutError:  # the WebSocket subscription never came up
+        fail(f"the node at {settings.ws} did not answer in time; check that it is up", code=1)
+
+
+def _message(exc: BaseException) -> str:
+    """``exc``'s message, after the error it interrupted if any: a run stopped by an error is
+    then refused as finished (blocks missing), and the first error is the one that matters."""
+    earlier = None if exc.__suppress_context__ else exc.__context__
+    if earlier is None:
+        return str(exc)
+    return f"{type(earlier).__name__}: {earlier}\n(then: {exc})"
