@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -192,6 +193,8 @@ class LiveEngine:
         self._sim: AnvilSimulator | None = None
         self._own: set[str] = set()
         self._on_block_cb: Callable[[BlockResult], None] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-store")
+        self._writes: list[Future[None]] = []
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -240,6 +243,16 @@ class LiveEngine:
         self.head = head
         self.chain_head = head
         return parent
+
+    def follower_node(self) -> AnvilControl:
+        """The follower's current Anvil (token safety checks run on it)."""
+        if self.follower is None:
+            raise AnvilError("the runner has not started its follower yet")
+        return self.follower.node
+
+    def pools(self) -> Mapping[str, Pool]:
+        """The pools as of the last block processed (lowercase address -> state)."""
+        return {} if self._state is None else self._state.pools
 
     def _simulator(self) -> AnvilSimulator:
         """The simulator on the follower's current process (a recovery starts a new one)."""
@@ -299,9 +312,15 @@ class LiveEngine:
     def _finish(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+        self._writer.shutdown(wait=True)
+        self._check_writes()
         if self.run_info is not None:
             with open_store(self.db_url) as store:
-                self.run_info = store.finish_run(store.get_run(self.run_info.id))
+                run = store.get_run(self.run_info.id)
+                if store.processed_blocks(run):
+                    self.run_info = store.finish_run(run)
+                else:  # stopped before its first block: nothing to finish
+                    self.run_info = store.fail_run(run, "stopped before its first block")
 
     def _reconnected(self) -> None:
         if self.metrics is not None:
@@ -446,15 +465,27 @@ class LiveEngine:
         return action
 
     def _record(self, result: BlockResult, actions: list[LiveActionRecord]) -> None:
-        assert self.run_info is not None
+        """Stores the block on the writer thread (off the path to the next submission), in
+        order; a failed write stops the runner at the next block (``_check_writes``)."""
         block, opportunities = to_records(result)
         opportunities = [
             dataclasses.replace(o, action=a) for o, a in zip(opportunities, actions, strict=True)
         ]
-        with open_store(self.db_url) as store:
-            if result.number > self.run_info.last_block:
-                self.run_info = store.extend_run(self.run_info, result.number)
-            store.record_block(self.run_info, block, opportunities)
+
+        def write() -> None:
+            assert self.run_info is not None
+            with open_store(self.db_url) as store:
+                if result.number > self.run_info.last_block:
+                    self.run_info = store.extend_run(self.run_info, result.number)
+                store.record_block(self.run_info, block, opportunities)
+
+        self._check_writes()
+        self._writes.append(self._writer.submit(write))
+
+    def _check_writes(self) -> None:
+        """Raises the error of a failed store write (nothing may be lost silently)."""
+        while self._writes and self._writes[0].done():
+            self._writes.pop(0).result()
 
     def _open_slot(self, parent: BlockData, *, moved: frozenset[str]) -> list[Planned]:
         """Opens the slot for the block after ``parent``; its ``on_block`` intents, planned."""
@@ -630,7 +661,7 @@ class LiveEngine:
         sent = await asyncio.to_thread(
             self.sender.send, planned.intent, planned.sim, tx, uuid_, target, before
         )
-        latency_ms = (time.perf_counter_ns() - arrived_ns) / 1e6
+        latency_ms = (sent.started_ns - arrived_ns) / 1e6  # arrival to the bundle's submission
         planned.sent = sent
         self.tally.submitted += 1
         self.tally.expected_net += net

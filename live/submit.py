@@ -9,6 +9,7 @@ releases the nonce.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ class Sent:
     tx: SignedTx
     bundle: BundleRequest
     submissions: tuple[Submission, ...]
+    started_ns: int  # perf_counter_ns when the bundle went to the relays
 
     @property
     def accepted(self) -> bool:
@@ -90,11 +92,14 @@ class BundleSender:
         before: tuple[str, ...] = (),
     ) -> Sent:
         """Sends ``before`` (a backrun's target) + ``tx`` for ``target_block`` to every relay."""
+        started_ns = time.perf_counter_ns()
         bundle = BundleRequest(
             txs=(*before, tx.raw), block=target_block, replacement_uuid=replacement_uuid
         )
         submissions = tuple(self.fanout.send_bundle(bundle))
-        sent = Sent(intent.key, target_block, expected_net(sim), tx, bundle, submissions)
+        sent = Sent(
+            intent.key, target_block, expected_net(sim), tx, bundle, submissions, started_ns
+        )
         if sent.accepted or target_block not in self.in_flight:
             self.in_flight[target_block] = sent
         return sent

@@ -24,6 +24,7 @@ from typing import Any
 from workbench.chain.anvil import Anvil
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import DeployedMarket
+from workbench.chain.rpc import RpcError
 from workbench.engine.fidelity import Fidelity, compare
 from workbench.engine.searcher import install_searcher
 from workbench.engine.slot import TOP_OF_BLOCK, Slot
@@ -275,8 +276,10 @@ def apply_block(node: AnvilControl, block: BlockData) -> Fidelity:
     node.set_next_base_fee(block.base_fee)
     node.mine(timestamp=block.timestamp)
     fidelity = Fidelity()
-    for tx, h in zip(block.transactions, hashes, strict=True):
-        replayed = node.rpc.call("eth_getTransactionReceipt", [h])
+    replayed_all = node.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+    for tx, replayed in zip(block.transactions, replayed_all, strict=True):
+        if isinstance(replayed, RpcError):
+            raise replayed
         problem = compare(
             tx["hash"], replayed, block.receipts[tx["hash"]], block.logs_of(tx["hash"])
         )

@@ -72,14 +72,6 @@ class AnvilSimulator:
         self.account = account
         self.cfg = cfg
 
-    def _balance(self, token: str, who: str) -> int:
-        data = encode_call("TestERC20", "balanceOf", [who])
-        reply = self.rpc.call("eth_call", [{"to": token, "data": "0x" + data.hex()}, "latest"])
-        return int(decode_result("TestERC20", "balanceOf", reply)[0])
-
-    def _eth(self, who: str) -> int:
-        return int(self.rpc.call("eth_getBalance", [who, "latest"]), 16)
-
     def simulate(
         self,
         intent: ArbIntent,
@@ -89,20 +81,51 @@ class AnvilSimulator:
         gas_left: int | None = None,
     ) -> SimResult:
         """Runs ``before`` (raw signed txs) then the intent's transaction in block ``block``;
-        ``gas_left`` is the block's room after ``before`` (its gas limit by default)."""
+        ``gas_left`` is the block's room after ``before`` (its gas limit by default).
+
+        Five round trips to the node (the reads and settings that do not depend on each other
+        go in one batch each side of the mined block): this is on the live runner's path
+        from a pending transaction to its backrun's submission."""
         if gas_left is not None and gas_left < 21_000:
             return SimResult(
                 status="error",
                 revert_reason=f"no room left in block {block.number} after the target",
             )
-        snap = self.node.snapshot()
+        executor, base = self.cfg.executor, intent.cycle.base
         try:
-            return self._run(intent, block, coinbase, before, gas_left)
+            snap, nonce, _, _, token_before, coinbase_before = _results(
+                self.rpc.batch(
+                    [
+                        ("evm_snapshot", []),
+                        ("eth_getTransactionCount", [self.account.address, "latest"]),
+                        ("anvil_setCoinbase", [coinbase]),
+                        ("anvil_setNextBlockBaseFeePerGas", [hex(block.base_fee)]),
+                        _balance_call(base, executor),
+                        ("eth_getBalance", [coinbase, "latest"]),
+                    ]
+                )
+            )
+        except RpcError as err:
+            return SimResult(status="error", revert_reason=f"{err.method}: {err.message}")
+        clean = False
+        try:
+            result, clean = self._run(
+                intent,
+                block,
+                coinbase,
+                before,
+                gas_left,
+                nonce=int(nonce, 16),
+                token_before=_balance_of(token_before),
+                coinbase_before=int(coinbase_before, 16),
+            )
+            return result
         except RpcError as err:
             return SimResult(status="error", revert_reason=f"{err.method}: {err.message}")
         finally:
             self.node.revert(snap)
-            self.rpc.call("anvil_dropAllTransactions")  # nothing of the simulation stays pending
+            if not clean:
+                self.rpc.call("anvil_dropAllTransactions")  # nothing may stay pending
 
     def _run(
         self,
@@ -111,10 +134,15 @@ class AnvilSimulator:
         coinbase: str,
         before: Sequence[str],
         gas_left: int | None,
-    ) -> SimResult:
+        *,
+        nonce: int,
+        token_before: int,
+        coinbase_before: int,
+    ) -> tuple[SimResult, bool]:
+        """The simulation's result, and whether every transaction was mined (the pool is
+        then empty)."""
         base = intent.cycle.base
         executor = self.cfg.executor
-        nonce = int(self.rpc.call("eth_getTransactionCount", [self.account.address, "latest"]), 16)
         data = executor_calldata(intent, self.cfg.v3_factories)
         tx = sign_call(
             self.account,
@@ -126,19 +154,23 @@ class AnvilSimulator:
             base_fee=block.base_fee,
             priority_fee=intent.priority_fee,
         )
-        self.rpc.call("anvil_setCoinbase", [coinbase])
-        self.node.set_next_base_fee(block.base_fee)
-        token_before = self._balance(base, executor)
-        coinbase_before = self._eth(coinbase)
         hashes = [self.rpc.call("eth_sendRawTransaction", [raw]) for raw in before]
         hashes.append(self.rpc.call("eth_sendRawTransaction", [tx.raw]))
         self.node.mine(timestamp=block.timestamp)
-        receipts = [self.rpc.call("eth_getTransactionReceipt", [h]) for h in hashes]
+        *receipts, coinbase_after, token_after = _results(
+            self.rpc.batch(
+                [
+                    *(("eth_getTransactionReceipt", [h]) for h in hashes),
+                    ("eth_getBalance", [coinbase, "latest"]),
+                    _balance_call(base, executor),
+                ]
+            )
+        )
         if any(r is None for r in receipts):
             return SimResult(
                 status="error",
                 revert_reason="a transaction was not included in the simulated block",
-            )
+            ), False
         ours = receipts[-1]
         gas_used = int(ours["gasUsed"], 16)
         gas_cost = gas_used * int(ours["effectiveGasPrice"], 16)
@@ -149,7 +181,7 @@ class AnvilSimulator:
                 gas_cost=gas_cost,
                 tx_hash=tx.hash,
                 revert_reason=self._why(executor, data, block),
-            )
+            ), True
         priority_fees = sum(
             int(r["gasUsed"], 16) * (int(r["effectiveGasPrice"], 16) - block.base_fee)
             for r in receipts
@@ -157,12 +189,12 @@ class AnvilSimulator:
         # Our bid is the WETH our Executor unwrapped for the coinbase; the transactions before
         # ours (a backrun's target) may pay the coinbase too, so its gain alone is not ours.
         bid = unwrapped_by(ours["logs"], base, executor)
-        coinbase_gain = self._eth(coinbase) - coinbase_before - priority_fees
+        coinbase_gain = int(coinbase_after, 16) - coinbase_before - priority_fees
         if coinbase_gain < bid:
             return SimResult(
                 status="error", revert_reason=f"coinbase gained {coinbase_gain} < our bid {bid}"
-            )
-        profit = self._balance(base, executor) - token_before + bid
+            ), True
+        profit = _balance_of(token_after) - token_before + bid
         return SimResult(
             status="success",
             gas_used=gas_used,
@@ -171,7 +203,7 @@ class AnvilSimulator:
             gas_cost=gas_cost,
             gas_limit=gas_limit_from(gas_used, self.cfg),
             tx_hash=tx.hash,
-        )
+        ), True
 
     def reverts_now(self, intent: ArbIntent) -> bool:
         """Whether the intent's transaction reverts on the node's latest state (a call; nothing
@@ -204,3 +236,20 @@ class AnvilSimulator:
             data = revert_data(err)
             return decode_custom_error("Executor", data) or describe_revert(data)
         return "reverted in the block but not alone on the parent state"
+
+
+def _balance_call(token: str, who: str) -> tuple[str, list[Any]]:
+    data = "0x" + encode_call("TestERC20", "balanceOf", [who]).hex()
+    return ("eth_call", [{"to": token, "data": data}, "latest"])
+
+
+def _balance_of(reply: str) -> int:
+    return int(decode_result("TestERC20", "balanceOf", reply)[0])
+
+
+def _results(answers: list[Any]) -> list[Any]:
+    """A batch's results; its first error raised."""
+    for answer in answers:
+        if isinstance(answer, RpcError):
+            raise answer
+    return answers

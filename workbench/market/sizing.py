@@ -27,6 +27,7 @@ from workbench.errors import ConfigError, MarketError
 from workbench.market.graph import Cycle
 from workbench.market.pool import Pool, Swap
 from workbench.market.uniswap_v2 import FEE_DENOMINATOR, UniswapV2Pool
+from workbench.market.v3.state import UniswapV3State
 
 MAX_AMOUNT = 2**256 - 1
 INFEASIBLE = -(2**257)
@@ -98,6 +99,8 @@ def optimal_input(cycle: Cycle, *, max_input: int | None = None) -> SizedOpportu
     cap = MAX_AMOUNT if max_input is None else max_input
     if not 1 <= cap <= MAX_AMOUNT:
         raise ConfigError(f"max_input must be in [1, 2**256), got {max_input}")
+    if not _may_profit(cycle):
+        return None
     profit = _memoised(cycle)
     hops = _v2_hops(cycle)
     if hops is None:
@@ -115,6 +118,28 @@ def optimal_input(cycle: Cycle, *, max_input: int | None = None) -> SizedOpportu
         return None
     amount_out, gain = simulate(cycle, best)
     return SizedOpportunity(cycle=cycle, amount_in=best, amount_out=amount_out, profit=gain)
+
+
+def _may_profit(cycle: Cycle) -> bool:
+    """False when no input can profit: the product of the hops' marginal rates at zero input
+    (spot price times fee factor) is at most 1. Exact for V2 and V3 hops, whose marginal
+    rate only falls as the input grows (and whose outputs round down), so every output is at
+    most that product times the input. True for any other venue (unknown)."""
+    num, den = 1, 1
+    for hop, pool in zip(cycle.hops, cycle.pools, strict=True):
+        if isinstance(pool, UniswapV2Pool):
+            r_in, r_out = pool.reserves_for(hop.token_in)
+            num, den = num * (FEE_DENOMINATOR - pool.fee) * r_out, den * FEE_DENOMINATOR * r_in
+        elif isinstance(pool, UniswapV3State):
+            price, one = pool.sqrt_price_x96**2, 1 << 192
+            if hop.token_in.lower() == pool.token0.lower():
+                num, den = num * price, den * one
+            else:
+                num, den = num * one, den * price
+            num, den = num * (FEE_DENOMINATOR - pool.fee), den * FEE_DENOMINATOR
+        else:
+            return True
+    return num > den
 
 
 def _memoised(cycle: Cycle) -> Callable[[int], int]:
