@@ -127,7 +127,6 @@ class Tally:
     landed: int = 0
     realised_net: int = 0
     expected_net: int = 0
-    reforks: int = 0
 
 
 class LiveEngine:
@@ -384,8 +383,6 @@ class LiveEngine:
         except FOLLOWER_FAULTS:
             self.follower.broken = self.follower.broken or "failed while mining a block"
             raise
-        if fidelity.mismatches:
-            self.tally.reforks += 1
         result = BlockResult(
             block.number, len(block.transactions), len(block.first_seen_ms), fidelity
         )
@@ -641,20 +638,15 @@ class LiveEngine:
         assert slot is not None and self.sender is not None
         target = slot.env.number
         net = expected_net(planned.sim)
+        skip = None
         if target <= self.chain_head:
+            skip = ("late", f"block {target} is already mined")
+        elif not self.sender.better_than_in_flight(target, net):
+            skip = ("better_in_flight", f"a bundle expecting more is in flight for block {target}")
+        if skip is not None:
+            reason, detail = skip
             planned.action = dataclasses.replace(
-                planned.action,
-                action=ActionKind.SKIPPED,
-                reason="late",
-                detail=f"block {target} is already mined",
-            )
-            return
-        if not self.sender.better_than_in_flight(target, net):
-            planned.action = dataclasses.replace(
-                planned.action,
-                action=ActionKind.SKIPPED,
-                reason="better_in_flight",
-                detail=f"a bundle expecting more is in flight for block {target}",
+                planned.action, action=ActionKind.SKIPPED, reason=reason, detail=detail
             )
             return
         tx, uuid_ = self.sender.sign(planned.intent, planned.sim, slot.env, target)
@@ -705,7 +697,7 @@ class LiveEngine:
             "head_age_s": round(time.monotonic() - self.head_seen_at, 3),
             "blocks": t.blocks,
             "backfilled": t.backfilled,
-            "reforks": t.reforks,
+            "reforks": self.follower.reforks if self.follower else 0,
             "opportunities": t.opportunities,
             "submitted": t.submitted,
             "landed": t.landed,
