@@ -380,6 +380,16 @@ class LiveEngine:
         try:
             fidelity = self.follower.advance(block)
             reverts = [self._simulator().reverts_now(p.intent) for p, _, _ in judged]
+            sent_count = (
+                None
+                if self.sender is None
+                else int(
+                    self.follower.node.rpc.call(
+                        "eth_getTransactionCount", [self.sender.account.address, "latest"]
+                    ),
+                    16,
+                )
+            )
         except FOLLOWER_FAULTS:
             self.follower.broken = self.follower.broken or "failed while mining a block"
             raise
@@ -404,6 +414,8 @@ class LiveEngine:
             )
         if self.sender is not None:
             self.sender.settle(block.number, mined)
+            if sent_count is not None:  # the chain's word on what is used, whatever we missed
+                self.sender.nonces.sync(sent_count, through_block=block.number)
         if slot is not None and slot.env.number == block.number:
             self._record(result, actions)
         self._state.apply_all(block.logs)
