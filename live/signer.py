@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -23,6 +22,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from workbench.errors import ConfigError
+from workbench.files import write_new_private
 from workbench.types import Address, address
 
 __all__ = [
@@ -261,19 +261,7 @@ def _corrupt(path: Path, why: str) -> ConfigError:
 
 
 def _write_new_private(path: Path, text: str) -> None:
-    """Writes a new 0600 file whole or not at all, never replacing one (temp file + hard link).
-
-    Not ``workbench.files.write_atomically``: that one replaces files and makes them 0644.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.link(tmp, path)
+        write_new_private(path, text)
     except FileExistsError:
         raise ConfigError(f"{path} already exists; a keystore is never overwritten") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)

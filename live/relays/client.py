@@ -146,6 +146,16 @@ class Relay:
             error_code=answer.code,
         )
 
+    def _sent(self, bundle: BundleRequest, answer: _Answer) -> Submission:
+        """The record of ``bundle`` sent with ``send_method``."""
+        return self._submission(
+            self.send_method,
+            bundle.block,
+            answer,
+            bundle_hash=bundle.hash,
+            replacement_uuid=bundle.replacement_uuid,
+        )
+
     def close(self) -> None:
         self._transport.close()
 
@@ -172,14 +182,7 @@ class FlashbotsRelay(Relay):
         return {HEADER: flashbots_signature(self.identity, body)}
 
     def send_bundle(self, bundle: BundleRequest) -> Submission:
-        answer = self._request(self.send_method, [bundle.flashbots_params()])
-        return self._submission(
-            self.send_method,
-            bundle.block,
-            answer,
-            bundle_hash=bundle.hash,
-            replacement_uuid=bundle.replacement_uuid,
-        )
+        return self._sent(bundle, self._request(self.send_method, [bundle.flashbots_params()]))
 
     def send_mev_bundle(self, bundle: MevShareBundle) -> Submission:
         answer = self._request("mev_sendBundle", [bundle.params()])
@@ -265,14 +268,7 @@ class BloxrouteRelay(Relay):
             params["max_timestamp"] = bundle.max_timestamp
         if bundle.reverting_tx_hashes:
             params["reverting_hashes"] = list(bundle.reverting_tx_hashes)
-        answer = self._request(self.send_method, params)
-        return self._submission(
-            self.send_method,
-            bundle.block,
-            answer,
-            bundle_hash=bundle.hash,
-            replacement_uuid=bundle.replacement_uuid,
-        )
+        return self._sent(bundle, self._request(self.send_method, params))
 
     def cancel_bundle(self, replacement_uuid: str, block: int) -> Submission:
         """bloXroute cancels by an empty bundle under the same uuid."""
