@@ -9,11 +9,15 @@ each floor loses less than one unit of its hop's output, worth at most the later
 rates in the base token. Near x* the answer is polished over neighbouring final outputs, each
 bought with the least input that buys it.
 
-Any other cycle (V3, Curve, Balancer, a pool met twice) is maximised by doubling the input
-to bracket the peak, then golden-section search on integers until the bracket is at most
-max(2, x // 10**6) wide (x its lower end); the best point simulated is returned. Rounding
-makes the exact profit a step function under a concave one, so the result is within a few
-rounding steps of the best, and an arbitrage worth less than that rounding may be missed.
+Any other cycle (V3, Curve, Balancer, a pool met twice) is maximised by bracketing the peak,
+then golden-section search on integers until the bracket is at most max(2, x // 10**6) wide
+(x its lower end); the best point simulated is returned. Rounding makes the exact profit a
+step function under a concave one, so the result is within a few rounding steps of the best,
+and an arbitrage worth less than that rounding may be missed. The bracket is x ± x/2**20
+(else ± x/2**12, ± x/64, ± x/2) around the closed form's x for the cycle with each V3 hop
+taken as a V2 pool on its in-range virtual reserves, when x does at least as well as both
+ends (exact when its hops stay in range, close when they cross ticks only a little);
+otherwise the input is doubled from 1 until the peak is passed.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ def optimal_input(cycle: Cycle, *, max_input: int | None = None) -> SizedOpportu
     profit = _memoised(cycle)
     hops = _v2_hops(cycle)
     if hops is None:
-        best = _search(profit, cap, len(cycle.hops))
+        best = _search(profit, cap, len(cycle.hops), _guess(cycle, cap))
     else:
         n, d, m = _compose(hops)
         if n <= d:  # the cycle's spot rate is at most 1: no size is profitable
@@ -198,11 +202,79 @@ def _v2_polish(
     return inputs
 
 
-def _search(profit: Callable[[int], int], cap: int, n_hops: int) -> int | None:
-    """Brackets the peak by doubling, then narrows it by golden section; None when no
-    doubling sample is profitable."""
+def _guess(cycle: Cycle, cap: int) -> int | None:
+    """Where the peak would be if every V3 hop stayed in its current tick range: there a V3
+    pool trades as a constant-product pool on its virtual reserves (L/sqrtP, L·sqrtP), so
+    the V2 closed form applies. None for other venues, a pool met twice or no liquidity."""
+    if len({hop.address for hop in cycle.hops}) < len(cycle.hops):
+        return None
+    hops = []
+    for hop, pool in zip(cycle.hops, cycle.pools, strict=True):
+        if isinstance(pool, UniswapV2Pool):
+            r_in, r_out = pool.reserves_for(hop.token_in)
+        elif isinstance(pool, UniswapV3State):
+            liquidity, price = pool.liquidity, pool.sqrt_price_x96
+            reserve0, reserve1 = (liquidity << 96) // price, (liquidity * price) >> 96
+            zero_in = hop.token_in.lower() == pool.token0.lower()
+            r_in, r_out = (reserve0, reserve1) if zero_in else (reserve1, reserve0)
+        else:
+            return None
+        if r_in <= 0 or r_out <= 0:
+            return None
+        hops.append((r_in, r_out, FEE_DENOMINATOR - pool.fee))
+    n, d, m = _compose(hops)
+    if n <= d:
+        return None
+    return min(cap, max(1, (isqrt(n * d) - d) // m))
+
+
+def _search(
+    profit: Callable[[int], int], cap: int, n_hops: int, guess: int | None = None
+) -> int | None:
+    """Brackets the peak, then narrows it by golden section; None when no bracketing sample
+    is profitable. Around a ``guess`` x: x ± x/2**20 brackets the peak when x does at least
+    as well as both ends; else, if x ± x/64 does, the vertex of the parabola through those
+    three points is tried the same way (± 2**-20, ± 2**-12 of it), then x ± x/64 itself;
+    else x ± x/2. Without a guess, or when none of these holds, the input is doubled from 1
+    until the peak is passed."""
+    if guess is not None:
+        found = _around(profit, guess, cap, guess >> 20)
+        if found is None:
+            wide = _around(profit, guess, cap, guess >> 6)
+            if wide is not None:
+                vertex = _vertex(profit, *wide)
+                found = (
+                    (vertex is not None and _around(profit, vertex, cap, vertex >> 20))
+                    or (vertex is not None and _around(profit, vertex, cap, vertex >> 12))
+                    or wide
+                )
+            else:
+                found = _around(profit, guess, cap, guess // 2)
+        if found:
+            return _golden(profit, *found)
     lo, best, hi = _bracket(profit, cap, n_hops)
     return _golden(profit, lo, best, hi) if profit(best) > 0 else None
+
+
+def _around(
+    profit: Callable[[int], int], x: int, cap: int, width: int
+) -> tuple[int, int, int] | None:
+    """(x - width, x, x + width) within [1, cap] when x is profitable and does at least as
+    well as both ends (the peak is then inside), else None."""
+    lo, hi = max(1, x - width), min(cap, x + width)
+    peak = profit(x)
+    return (lo, x, hi) if peak > 0 and peak >= profit(lo) and peak >= profit(hi) else None
+
+
+def _vertex(profit: Callable[[int], int], lo: int, x: int, hi: int) -> int | None:
+    """The top of the parabola through (lo, x, hi), symmetric around x, within [lo, hi]."""
+    p_lo, p_x, p_hi = profit(lo), profit(x), profit(hi)
+    if hi - x != x - lo or INFEASIBLE in (p_lo, p_hi):
+        return None
+    curvature = p_lo - 2 * p_x + p_hi
+    if curvature >= 0:
+        return None
+    return min(hi, max(lo, x + (x - lo) * (p_lo - p_hi) // (2 * curvature)))
 
 
 def _bracket(profit: Callable[[int], int], cap: int, n_hops: int) -> tuple[int, int, int]:
@@ -237,7 +309,7 @@ def _golden(profit: Callable[[int], int], lo: int, best: int, hi: int) -> int:
     """Golden-section search for the best integer in [lo, hi]: keeps one interior point and
     mirrors it, so each step costs one simulation; returns the best point simulated."""
     c = lo + (hi - lo) * 382 // 1000
-    while hi - lo > max(2, lo // 10**6):
+    while hi - lo > max(2, lo >> 17):
         d = lo + hi - c
         if 5 * abs(d - c) < hi - lo:  # integer rounding let the points drift together
             c = lo + (hi - lo) * 382 // 1000

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
@@ -22,7 +23,15 @@ from hypothesis import strategies as st
 from workbench.errors import MarketError
 from workbench.market.graph import WETH, Cycle, Hop
 from workbench.market.pool import Pool, Swap
-from workbench.market.sizing import SizedOpportunity, optimal_input, simulate
+from workbench.market.sizing import (
+    MAX_AMOUNT,
+    SizedOpportunity,
+    _guess,
+    _memoised,
+    _search,
+    optimal_input,
+    simulate,
+)
 from workbench.market.uniswap_v2 import MAX_RESERVE, UniswapV2Pool, get_amount_out
 from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
@@ -415,3 +424,27 @@ def test_no_arbitrage_means_none() -> None:
     assert optimal_input(cycle) is None
     thin = v3(1, WETH, A, 0, [(-600, 600, 10**18)], 3000)
     assert optimal_input(Cycle(hops=(thin, v2(2, A, WETH, 10**20, 10**20)))) is None
+
+
+def test_a_trade_within_a_v3_range_is_bracketed_by_the_closed_form_guess() -> None:
+    wide = v3(1, WETH, A, 0, [(-60_000, 60_000, 10**22)], 3000)
+    cycle = Cycle(hops=(wide, v2(2, A, WETH, 10**22, 11 * 10**21)))  # V2 pays 1.1 WETH per A
+    guess = _guess(cycle, MAX_AMOUNT)
+    assert guess is not None
+    evaluated: list[set[int]] = [set(), set()]
+    results = []
+    for seen, hint in zip(evaluated, (guess, None), strict=True):
+        exact = _memoised(cycle)
+
+        def counted(x: int, exact: Callable[[int], int] = exact, seen: set[int] = seen) -> int:
+            seen.add(x)
+            return exact(x)
+
+        results.append(_search(counted, MAX_AMOUNT, 2, hint))
+    with_guess, doubling = results
+    assert with_guess is not None and doubling is not None
+    assert len(evaluated[0]) < len(evaluated[1]) // 2  # no doubling from 1
+    assert min(evaluated[0]) >= guess - (guess >> 20)  # the narrowest bracket held
+    best = scan_best(cycle, around=with_guess, top=4 * with_guess)
+    assert profit(cycle, with_guess) >= best - best // 10**6
+    assert abs(profit(cycle, with_guess) - profit(cycle, doubling)) <= best // 10**9
