@@ -11,9 +11,10 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workbench.chain.rlp import rlp_encode
 from workbench.chain.rpc import RpcError
 from workbench.sources.block_fetch import unsupported
-from workbench.sources.raw_tx import encode_signed, rlp_encode, verified_raw
+from workbench.sources.raw_tx import encode_signed, verified_raw
 from workbench.sources.rpc_convert import (
     access_list_json,
     block_row,
