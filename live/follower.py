@@ -89,9 +89,17 @@ class Follower:
     def _to_head(self) -> None:
         """Drops the pending chain: back to the head's state."""
         assert self._base is not None, "start() the follower first"
-        self.node.revert(self._base)
-        self.node.rpc.call("anvil_dropAllTransactions")
-        self._base = self.node.snapshot()
+        # One round trip: Anvil takes a batch's calls in order while each completes without
+        # waiting (these do).
+        reverted, dropped, snapshot = self.node.rpc.batch(
+            [("evm_revert", [self._base]), ("anvil_dropAllTransactions", []), ("evm_snapshot", [])]
+        )
+        for answer in (reverted, dropped, snapshot):
+            if isinstance(answer, RpcError):
+                raise answer
+        if reverted is not True:
+            raise AnvilError(f"evm_revert: unknown or already used snapshot id {self._base}")
+        self._base = str(snapshot)
         self.pending_gas = 0
 
     def advance(self, block: BlockData) -> Fidelity:
@@ -145,11 +153,19 @@ class Follower:
         take it (already mined, nonce gap, fee too low)."""
         rpc = self.node.rpc
         try:
-            try:
-                tx_hash = rpc.call("eth_sendRawTransaction", [raw])
-            except RpcError:
+            # One round trip. The base fee goes first: the transaction is checked against it,
+            # and Anvil takes a batch's calls in order when each completes without waiting
+            # (setting a fee does).
+            fee_set, tx_hash = rpc.batch(
+                [
+                    ("anvil_setNextBlockBaseFeePerGas", [hex(env.base_fee)]),
+                    ("eth_sendRawTransaction", [raw]),
+                ]
+            )
+            if isinstance(fee_set, RpcError):
+                raise fee_set
+            if isinstance(tx_hash, RpcError):
                 return None
-            self.node.set_next_base_fee(env.base_fee)
             self.node.mine(timestamp=env.timestamp)
             receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
         except (RpcTransportError, AnvilError, RpcError) as exc:

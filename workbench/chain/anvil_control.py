@@ -46,13 +46,13 @@ class AnvilControl:
         self, blocks: int = 1, *, timestamp: int | None = None, interval: int | None = None
     ) -> None:
         """Mines ``blocks`` blocks; the first at ``timestamp`` if given, ``interval`` s apart."""
+        if blocks == 1 and interval is None:  # one round trip: evm_mine takes the timestamp
+            self.rpc.call("evm_mine", [] if timestamp is None else [_hex(timestamp)])
+            return
         if timestamp is not None:
             self.rpc.call("evm_setNextBlockTimestamp", [_hex(timestamp)])
-        if blocks == 1 and interval is None:
-            self.rpc.call("evm_mine")
-        else:
-            params = [_hex(blocks)] + ([_hex(interval)] if interval is not None else [])
-            self.rpc.call("anvil_mine", params)
+        params = [_hex(blocks)] + ([_hex(interval)] if interval is not None else [])
+        self.rpc.call("anvil_mine", params)
 
     def set_next_block_timestamp(self, timestamp: int) -> None:
         self.rpc.call("evm_setNextBlockTimestamp", [_hex(timestamp)])

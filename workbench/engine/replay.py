@@ -264,16 +264,26 @@ def _last_log(events: list[Any], tx_index: int, address: str) -> int:
 
 def apply_block(node: AnvilControl, block: BlockData) -> Fidelity:
     """Mines the recorded block on ``node`` from its signed transactions (its coinbase, base
-    fee and timestamp) and compares every receipt with the recording."""
-    hashes = []
+    fee and timestamp) and compares every receipt with the recording.
+
+    The settings and the transactions go in one batch: Anvil takes a batch's calls in order
+    while each completes without waiting (as these do), and its pool keeps arrival order; a
+    transaction taken out of order would show as a mismatch, never pass unseen."""
+    calls: list[tuple[str, list[Any]]] = [
+        ("anvil_setCoinbase", [block.miner]),
+        ("anvil_setNextBlockBaseFeePerGas", [hex(block.base_fee)]),
+    ]
     for tx in block.transactions:
         if not tx.get("raw"):
             raise DatasetError(
                 f"transaction {tx['hash']} of block {block.number} has no signed bytes (raw)"
             )
-        hashes.append(node.rpc.call("eth_sendRawTransaction", [tx["raw"]]))
-    node.rpc.call("anvil_setCoinbase", [block.miner])
-    node.set_next_base_fee(block.base_fee)
+        calls.append(("eth_sendRawTransaction", [tx["raw"]]))
+    answers = node.rpc.batch(calls)
+    for answer in answers:
+        if isinstance(answer, RpcError):
+            raise answer
+    hashes = answers[2:]
     node.mine(timestamp=block.timestamp)
     fidelity = Fidelity()
     replayed_all = node.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])

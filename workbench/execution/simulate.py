@@ -21,7 +21,13 @@ from workbench.chain.abi import decode_custom_error, decode_result, encode_call
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.rpc import RpcError
 from workbench.chain.transact import describe_revert, revert_data
-from workbench.execution.bundle import ExecutionConfig, executor_calldata, gas_limit_from, sign_call
+from workbench.execution.bundle import (
+    ExecutionConfig,
+    SignedTx,
+    executor_calldata,
+    gas_limit_from,
+    sign_call,
+)
 from workbench.strategy.context import BlockEnv
 from workbench.strategy.intents import ArbIntent
 
@@ -79,43 +85,63 @@ class AnvilSimulator:
         coinbase: str,
         before: Sequence[str] = (),
         gas_left: int | None = None,
+        *,
+        nonce: int | None = None,
     ) -> SimResult:
         """Runs ``before`` (raw signed txs) then the intent's transaction in block ``block``;
         ``gas_left`` is the block's room after ``before`` (its gas limit by default).
+        ``nonce`` is our account's transaction count on the node, when the caller knows it.
 
-        Five round trips to the node (the reads and settings that do not depend on each other
-        go in one batch each side of the mined block): this is on the live runner's path
-        from a pending transaction to its backrun's submission."""
+        This is on the live runner's path from a pending transaction to its backrun's
+        submission, so round trips are few: the settings and reads that do not depend on each
+        other go in one batch each side of the mined block, and with ``nonce`` given and
+        nothing ``before``, our transaction rides in the first batch (four round trips)."""
         if gas_left is not None and gas_left < 21_000:
             return SimResult(
                 status="error",
                 revert_reason=f"no room left in block {block.number} after the target",
             )
         executor, base = self.cfg.executor, intent.cycle.base
+        data = executor_calldata(intent, self.cfg.v3_factories)
+        early = nonce is not None and not before
+        # Anvil takes a batch's calls in order while each completes without waiting: the
+        # base fee is set before our transaction is checked against it.
+        calls: list[tuple[str, list[Any]]] = [
+            ("evm_snapshot", []),
+            ("anvil_setCoinbase", [coinbase]),
+            ("anvil_setNextBlockBaseFeePerGas", [hex(block.base_fee)]),
+            _balance_call(base, executor),
+            ("eth_getBalance", [coinbase, "latest"]),
+        ]
+        tx = None
+        if early:
+            assert nonce is not None
+            tx = self._sign(intent, block, gas_left, data, nonce)
+            calls.append(("eth_sendRawTransaction", [tx.raw]))
+        elif nonce is None:
+            calls.append(("eth_getTransactionCount", [self.account.address, "latest"]))
         try:
-            snap, nonce, _, _, token_before, coinbase_before = _results(
-                self.rpc.batch(
-                    [
-                        ("evm_snapshot", []),
-                        ("eth_getTransactionCount", [self.account.address, "latest"]),
-                        ("anvil_setCoinbase", [coinbase]),
-                        ("anvil_setNextBlockBaseFeePerGas", [hex(block.base_fee)]),
-                        _balance_call(base, executor),
-                        ("eth_getBalance", [coinbase, "latest"]),
-                    ]
-                )
-            )
+            answers = self.rpc.batch(calls)
         except RpcError as err:
             return SimResult(status="error", revert_reason=f"{err.method}: {err.message}")
+        snap = answers[0]
+        if isinstance(snap, RpcError):
+            return SimResult(status="error", revert_reason=f"{snap.method}: {snap.message}")
         clean = False
         try:
+            _, _, token_before, coinbase_before, *last = _results(answers[1:])
+            if tx is None:
+                tx = self._sign(
+                    intent, block, gas_left, data, nonce if nonce is not None else int(last[0], 16)
+                )
             result, clean = self._run(
-                intent,
+                tx,
+                data,
                 block,
                 coinbase,
                 before,
-                gas_left,
-                nonce=int(nonce, 16),
+                base=base,
+                sent=early,
                 token_before=_balance_of(token_before),
                 coinbase_before=int(coinbase_before, 16),
             )
@@ -127,35 +153,38 @@ class AnvilSimulator:
             if not clean:
                 self.rpc.call("anvil_dropAllTransactions")  # nothing may stay pending
 
-    def _run(
-        self,
-        intent: ArbIntent,
-        block: BlockEnv,
-        coinbase: str,
-        before: Sequence[str],
-        gas_left: int | None,
-        *,
-        nonce: int,
-        token_before: int,
-        coinbase_before: int,
-    ) -> tuple[SimResult, bool]:
-        """The simulation's result, and whether every transaction was mined (the pool is
-        then empty)."""
-        base = intent.cycle.base
-        executor = self.cfg.executor
-        data = executor_calldata(intent, self.cfg.v3_factories)
-        tx = sign_call(
+    def _sign(
+        self, intent: ArbIntent, block: BlockEnv, gas_left: int | None, data: bytes, nonce: int
+    ) -> SignedTx:
+        return sign_call(
             self.account,
             self.cfg,
-            executor,
+            self.cfg.executor,
             data,
             nonce=nonce,
             gas_limit=sim_gas_limit(intent, block, gas_left),
             base_fee=block.base_fee,
             priority_fee=intent.priority_fee,
         )
+
+    def _run(
+        self,
+        tx: SignedTx,
+        data: bytes,
+        block: BlockEnv,
+        coinbase: str,
+        before: Sequence[str],
+        *,
+        base: str,
+        sent: bool,
+        token_before: int,
+        coinbase_before: int,
+    ) -> tuple[SimResult, bool]:
+        """The simulation's result, and whether every transaction was mined (the pool is
+        then empty). ``sent``: our transaction is in the node's pool already."""
+        executor = self.cfg.executor
         hashes = [self.rpc.call("eth_sendRawTransaction", [raw]) for raw in before]
-        hashes.append(self.rpc.call("eth_sendRawTransaction", [tx.raw]))
+        hashes.append(tx.hash if sent else self.rpc.call("eth_sendRawTransaction", [tx.raw]))
         self.node.mine(timestamp=block.timestamp)
         *receipts, coinbase_after, token_after = _results(
             self.rpc.batch(
