@@ -159,6 +159,8 @@ class LiveEngine:
     ) -> None:
         if mode == "live" and (searcher is None or sender is None):
             raise ValueError("live mode needs a searcher (keystore, Executor) and a bundle sender")
+        if sender and searcher and sender.account.address != searcher.account.address:
+            raise ValueError("the bundle sender must sign with the searcher's account")
         self.strategy = strategy
         self.strategy_name = strategy_name
         self.config = dict(config)
@@ -190,6 +192,8 @@ class LiveEngine:
         self._index: CycleIndex | None = None
         self._cfg: ExecutionConfig | None = None
         self._sim: AnvilSimulator | None = None
+        # our account's transaction count on the follower, between blocks (None: ask)
+        self._nonce: int | None = None
         self._own: set[str] = set()
         self._on_block_cb: Callable[[BlockResult], None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-store")
@@ -380,18 +384,16 @@ class LiveEngine:
         try:
             fidelity = self.follower.advance(block)
             reverts = [self._simulator().reverts_now(p.intent) for p, _, _ in judged]
-            sent_count = (
-                None
-                if self.sender is None
-                else int(
-                    self.follower.node.rpc.call(
-                        "eth_getTransactionCount", [self.sender.account.address, "latest"]
-                    ),
-                    16,
-                )
+            assert self.searcher is not None
+            self._nonce = int(
+                self.follower.node.rpc.call(
+                    "eth_getTransactionCount", [self.searcher.account.address, "latest"]
+                ),
+                16,
             )
         except FOLLOWER_FAULTS:
             self.follower.broken = self.follower.broken or "failed while mining a block"
+            self._nonce = None
             raise
         result = BlockResult(
             block.number, len(block.transactions), len(block.first_seen_ms), fidelity
@@ -414,8 +416,8 @@ class LiveEngine:
             )
         if self.sender is not None:
             self.sender.settle(block.number, mined)
-            if sent_count is not None:  # the chain's word on what is used, whatever we missed
-                self.sender.nonces.sync(sent_count, through_block=block.number)
+            # the chain's word on what is used, whatever we missed
+            self.sender.nonces.sync(self._nonce, through_block=block.number)
         if slot is not None and slot.env.number == block.number:
             self._record(result, actions)
         self._state.apply_all(block.logs)
@@ -517,6 +519,8 @@ class LiveEngine:
             inclusion=self.inclusion,
         )
         self._open = OpenSlot(slot, parent.miner, dict(pools))
+        if self.mode == "live" and self.sender is not None:
+            self.sender.prepare(env.number, self._writer)  # the nonce, off the path to sending
         arrived = time.perf_counter_ns()
         return [
             self._act(intent, TOP_OF_BLOCK, arrived, gas_left=None) for intent in slot.on_block()
@@ -586,7 +590,9 @@ class LiveEngine:
         assert slot is not None
         started = time.perf_counter()
         try:
-            sim = self._simulator().simulate(intent, slot.env, slot.coinbase, (), gas_left)
+            sim = self._simulator().simulate(
+                intent, slot.env, slot.coinbase, (), gas_left, nonce=self._nonce
+            )
         except (RpcTransportError, AnvilError) as exc:
             sim = SimResult(status="error", revert_reason=f"the follower failed: {exc}")
             assert self.follower is not None

@@ -4,13 +4,15 @@ nonce and fan the bundle out (a backrun carries its target's signed bytes first)
 One bundle per target block is in flight per account: a later intent for the same block
 replaces it only when it expects more (same nonce, same ``replacementUuid``, so at most one
 of them can ever land), else it is skipped. After the target block, ``settle`` confirms or
-releases the nonce.
+releases the nonce. ``prepare`` reserves the next target block's nonce ahead of time on a
+background thread, so that signing never waits for the nonce file to reach the disk.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -57,6 +59,13 @@ class BundleSender:
         self.nonces = nonces
         self.fanout = fanout
         self.in_flight: dict[int, Sent] = {}  # target block -> the bundle in flight for it
+        self._prepared: dict[int, Future[int]] = {}  # target block -> its reserved nonce
+
+    def prepare(self, target_block: int, executor: Executor) -> None:
+        """Reserves the nonce for ``target_block``'s first bundle on ``executor``. Unused, it
+        is released like any reservation whose block passed (``NonceManager.sync``)."""
+        if target_block not in self.in_flight and target_block not in self._prepared:
+            self._prepared[target_block] = executor.submit(self.nonces.reserve, target_block)
 
     def better_than_in_flight(self, target_block: int, net: int) -> bool:
         current = self.in_flight.get(target_block)
@@ -67,7 +76,13 @@ class BundleSender:
     ) -> tuple[SignedTx, str]:
         """Our transaction for ``intent`` (the in-flight bundle's nonce if it replaces one)."""
         current = self.in_flight.get(target_block)
-        nonce = current.tx.nonce if current else self.nonces.reserve(target_block)
+        prepared = self._prepared.pop(target_block, None)
+        if current is not None:
+            nonce = current.tx.nonce
+        elif prepared is not None:
+            nonce = prepared.result()
+        else:
+            nonce = self.nonces.reserve(target_block)
         tx = sign_call(
             self.account,
             self.cfg,
@@ -105,7 +120,10 @@ class BundleSender:
         return sent
 
     def settle(self, target_block: int, mined_hashes: set[str]) -> Sent | None:
-        """After ``target_block``: confirms the nonce of the bundle that landed, or releases it."""
+        """After ``target_block``: confirms the nonce of the bundle that landed, or releases it
+        (a nonce prepared but never used is released by the next ``NonceManager.sync``)."""
+        for block in [b for b in self._prepared if b <= target_block]:
+            self._prepared.pop(block).result()  # on disk before anything is released
         sent = self.in_flight.pop(target_block, None)
         if sent is None:
             return None

@@ -7,6 +7,11 @@ runner fetches every block up to it by number, so a missed notification leaves n
 re-subscribes by itself; when it gives up, the watcher starts a new one with backoff, for
 ever: the runner keeps running through node restarts. Transactions announced while
 disconnected are lost (a block is never lost).
+
+The watcher reads on a thread of its own, with its own event loop, and hands what it heard
+to the runner's loop: a notification is read and stamped when it reaches us, even while the
+runner is busy with a block or another transaction (the stamp is the true start of its
+latency), and nothing waits in the socket's buffer.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +45,7 @@ class PendingSeen:
 
 
 Event = HeadSeen | PendingSeen
+_FAILED = object()  # put in the queue when the watcher thread fails for good
 
 
 class ChainWatcher:
@@ -61,31 +68,74 @@ class ChainWatcher:
         )
         self.on_reconnect = on_reconnect
         self.connections = 0
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._subscribed = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._queue: asyncio.Queue[Event | object] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the runner's
+        self._own_loop: asyncio.AbstractEventLoop | None = None  # the watcher thread's
+        self._main: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._subscribed = threading.Event()
+        self._error: BaseException | None = None
 
     async def start(self, timeout: float = 30.0) -> None:
-        """Subscribes (and starts polling); returns once the first subscriptions are live, so
-        that nothing the node announces after this call is missed."""
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="watch-ws"),
-            asyncio.create_task(self._poll(), name="watch-poll"),
-        ]
-        await asyncio.wait_for(self._subscribed.wait(), timeout)
+        """Subscribes (and starts polling) on the watcher thread; returns once the first
+        subscriptions are live, so that nothing the node announces after this call is
+        missed."""
+        self._loop = asyncio.get_running_loop()
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(started,), name="chain-watcher", daemon=True
+        )
+        self._thread.start()
+        await asyncio.to_thread(started.wait)
+        subscribed = await asyncio.to_thread(self._subscribed.wait, timeout)
+        if self._error is not None:
+            raise self._error
+        if not subscribed:
+            await self.stop()
+            raise TimeoutError(f"no WebSocket subscription to {self.ws_url} within {timeout:g} s")
 
     async def next(self) -> Event:
-        """The next thing heard since ``start``, in order of arrival (raises if a watcher task
+        """The next thing heard since ``start``, in order of arrival (raises if the watcher
         failed for good)."""
-        for task in self._tasks:
-            if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
-                raise exc
-        return await self._queue.get()
+        event = await self._queue.get() if self._error is None else _FAILED
+        if isinstance(event, HeadSeen | PendingSeen):
+            return event
+        assert self._error is not None
+        raise self._error
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own_loop is not None and self._main is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has already closed
+                self._own_loop.call_soon_threadsafe(self._main.cancel)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+
+    def _run(self, started: threading.Event) -> None:
+        """The watcher thread: its own loop, until ``stop`` cancels it (``asyncio.run``
+        then cancels and awaits what is left, such as the WebSocket's own tasks)."""
+
+        async def main() -> None:
+            self._own_loop = asyncio.get_running_loop()
+            self._main = asyncio.current_task()
+            started.set()
+            await asyncio.gather(self._listen(), self._poll())
+
+        try:
+            asyncio.run(main())
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:  # handed to the runner by next()
+            self._error = exc
+            self._subscribed.set()
+            self._put(_FAILED)
+        finally:
+            started.set()
+
+    def _put(self, event: Event | object) -> None:
+        """Hands ``event`` to the runner's loop (dropped once that loop has closed)."""
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
 
     async def _listen(self) -> None:
         """One WsClient after another; each re-subscribes on its own reconnects."""
@@ -112,7 +162,7 @@ class ChainWatcher:
 
     async def _heads(self, sub: Any) -> None:
         async for head in sub:
-            self._queue.put_nowait(HeadSeen(int(head["number"], 16), time.perf_counter_ns(), "ws"))
+            self._put(HeadSeen(int(head["number"], 16), time.perf_counter_ns(), "ws"))
 
     async def _pending(self, sub: Any, ws: WsClient) -> None:
         async for item in sub:
@@ -122,7 +172,7 @@ class ChainWatcher:
                     item = await ws.call("eth_getTransactionByHash", [item])
                 if not isinstance(item, dict):
                     continue
-            self._queue.put_nowait(PendingSeen(item, arrived))
+            self._put(PendingSeen(item, arrived))
 
     async def _poll(self) -> None:
         while True:
@@ -132,4 +182,4 @@ class ChainWatcher:
             except (RpcError, RpcTransportError) as exc:
                 log.warning("polling the head failed: %s", exc)
                 continue
-            self._queue.put_nowait(HeadSeen(number, time.perf_counter_ns(), "poll"))
+            self._put(HeadSeen(number, time.perf_counter_ns(), "poll"))

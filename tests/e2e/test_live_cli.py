@@ -388,7 +388,11 @@ def test_sigint_stops_cleanly(dataset: Path, tmp_path: Path) -> None:
         assert past.exit_code == 1, (past.output, past.exception)
         assert "--until-block 5 is not after the node's head" in past.stderr
         assert not (tmp_path / "past.db").exists()
-        run_id = _status(live.port)["run_id"]
+        deadline = time.monotonic() + 60
+        while (status := _status(live.port))["blocks"] < 1:  # a run with a block to finish
+            assert time.monotonic() < deadline, status
+            time.sleep(0.1)
+        run_id = status["run_id"]
         os.killpg(live.proc.pid, signal.SIGINT)  # as Ctrl-C: the runner and its Anvil fork
         started = time.monotonic()
         code = live.proc.wait(timeout=20)
