@@ -2,9 +2,11 @@
 
 ``DevnetNode(dataset)`` starts an Anvil at the dataset's genesis, fast-forwards to
 ``first_block`` and then, on a background thread, plays one recorded block per ``block_time``
-seconds: at the start of the slot it announces the block's recorded transactions (the noise
-and informed traders and the two arbitrage bots, our competition) to Anvil's pool in block
-order, spread over ``announce_fraction`` of the slot; at its end it builds the block: the
+seconds: in the slot it announces the block's recorded transactions (the noise and informed
+traders and the two arbitrage bots, our competition) to Anvil's pool in block order, evenly
+over the first ``announce_fraction`` of the slot, each in the middle of its share, counted
+from when the slot's parent block was mined (so none arrives together with that block: on a
+real network few do); at the slot's end it builds the block: the
 best bundles the relay received for it on top (``builder``), then the recorded transactions
 (and those left over from earlier blocks), mined at the recorded timestamp with Anvil's own
 base fee. Without bundles the chain is the dataset's. After the last recorded block, empty
@@ -298,7 +300,8 @@ class DevnetNode:
             start, slot = time.monotonic(), 0
             while not self._stop.is_set():
                 number = self.first_block + slot
-                self._announce(number, start + slot * self.block_time)
+                # the slot's transactions follow its parent block, however long that took
+                self._announce(number, max(start + slot * self.block_time, time.monotonic()))
                 if self._stop.wait(
                     max(0.0, start + (slot + 1) * self.block_time - time.monotonic())
                 ):
@@ -325,7 +328,7 @@ class DevnetNode:
         txs = block.transactions if block else []
         spread = self.announce_fraction * self.block_time / max(len(txs), 1)
         for i, tx in enumerate(txs):
-            if self._stop.wait(max(0.0, slot_start + i * spread - time.monotonic())):
+            if self._stop.wait(max(0.0, slot_start + (i + 0.5) * spread - time.monotonic())):
                 return
             self._send_recorded(tx["hash"], tx["raw"])
 
