@@ -3,9 +3,10 @@ WebSocket notification read, on the watcher's thread) to its backrun bundle's su
 moment the bundle goes to the relay).
 
 One run: ``workbench devnet up`` replays the devnet default's recorded flow on a wall clock
-with its builder relay, in a process of its own (the node, the builder and the relay are
-another machine's work; in this process their Python threads would share the runner's
-interpreter lock). The live runner (``backrun_arb``, live mode, a funded searcher, a
+with its builder relay, in a process of its own: the node, the builder and the relay stand
+in for other machines, so they run on the upper half of this machine's CPUs and the runner
+(with its follower Anvil) on the lower half (in one process, their Python threads would also
+share the runner's interpreter lock). The live runner (``backrun_arb``, live mode, a funded searcher, a
 keystore-less in-memory key) watches it over WebSocket and sends bundles. Every submitted
 backrun's latency is read from the store (``live_actions.latency_ms``), except in the first
 two slots, whose transactions arrived while the runner was still starting (forking the node,
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -49,6 +51,11 @@ from workbench.strategy.api import create
 
 BUDGET_MS = 330.0
 FIRST = 600
+_CPUS = sorted(os.sched_getaffinity(0))
+# The devnet (node, builder, relay) stands in for other machines: it gets the upper half of
+# this machine's CPUs and the runner (with its follower Anvil) the lower half.
+RUNNER_CPUS = set(_CPUS[: len(_CPUS) // 2])
+DEVNET_CPUS = set(_CPUS[len(_CPUS) // 2 :]) if RUNNER_CPUS else set()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -78,7 +85,12 @@ def devnet_up(tmp: Path, searcher: str, block_time: float) -> Iterator[dict[str,
         str(info_path),
     ]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.sched_setaffinity(0, DEVNET_CPUS) if DEVNET_CPUS else None,
+        )
         try:
             deadline = time.monotonic() + 300
             while not info_path.exists():
@@ -97,6 +109,8 @@ def devnet_up(tmp: Path, searcher: str, block_time: float) -> Iterator[dict[str,
 
 
 def run(blocks: int, block_time: float) -> dict[str, object]:
+    if RUNNER_CPUS:
+        os.sched_setaffinity(0, RUNNER_CPUS)  # the follower Anvil, started later, inherits it
     tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
     db = f"sqlite:///{tmp / 'runs.db'}"
     account = Account.create()
@@ -158,6 +172,7 @@ def run(blocks: int, block_time: float) -> dict[str, object]:
             "landed": status["landed"],
             "blocks": status["blocks"],
             "reforks": status["reforks"],
+            "runner_cpus": len(RUNNER_CPUS) or len(_CPUS),
             "seconds": round(seconds, 1),
         },
         "ratios": {"budget_330ms_over_p99": round(BUDGET_MS / p99, 2)},

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,6 +68,8 @@ Mode = Literal["shadow", "live"]
 FOLLOWER_FAULTS = (RpcError, RpcTransportError, AnvilError)
 """What a failing follower (or the node behind its fork) raises."""
 Publish = Callable[[str, Mapping[str, Any]], object]
+SWITCH_INTERVAL_S = 0.0005
+"""How long another thread may keep the interpreter lock from the runner's loop."""
 
 
 def execution_config(market: DeployedMarket, chain_id: int, executor: str) -> ExecutionConfig:
@@ -279,6 +282,10 @@ class LiveEngine:
         on_block: Callable[[BlockResult], None] | None = None,
     ) -> RunInfo:
         """Runs until ``stop`` is set or block ``until_block`` is processed; returns the run."""
+        # Our other threads (the watcher, the store writer) hold the interpreter lock for at
+        # most this long while the loop waits for it (Python's default is 5 ms).
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         watcher = ChainWatcher(
             self.ws_url, self.rpc, poll_seconds=self.poll_seconds, on_reconnect=self._reconnected
         )
@@ -309,6 +316,7 @@ class LiveEngine:
                     future.cancel()
             await watcher.stop()
             await asyncio.to_thread(self._finish)
+            sys.setswitchinterval(switch_interval)
         assert self.run_info is not None
         return self.run_info
 
