@@ -314,9 +314,11 @@ class LiveEngine:
             for future in (stop_wait, getter):
                 if future is not None:
                     future.cancel()
-            await watcher.stop()
-            await asyncio.to_thread(self._finish)
-            sys.setswitchinterval(switch_interval)
+            try:
+                await watcher.stop()
+                await asyncio.to_thread(self._finish)
+            finally:
+                sys.setswitchinterval(switch_interval)
         assert self.run_info is not None
         return self.run_info
 
