@@ -23,7 +23,7 @@ from typing import Any
 
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RpcError, RpcTransportError
+from workbench.chain.rpc import RpcError, RpcTransportError, unwrap_batch
 from workbench.engine.fidelity import Fidelity
 from workbench.engine.replay import apply_block
 from workbench.errors import AnvilError
@@ -91,12 +91,15 @@ class Follower:
         assert self._base is not None, "start() the follower first"
         # One round trip: Anvil takes a batch's calls in order while each completes without
         # waiting (these do).
-        reverted, dropped, snapshot = self.node.rpc.batch(
-            [("evm_revert", [self._base]), ("anvil_dropAllTransactions", []), ("evm_snapshot", [])]
+        reverted, _, snapshot = unwrap_batch(
+            self.node.rpc.batch(
+                [
+                    ("evm_revert", [self._base]),
+                    ("anvil_dropAllTransactions", []),
+                    ("evm_snapshot", []),
+                ]
+            )
         )
-        for answer in (reverted, dropped, snapshot):
-            if isinstance(answer, RpcError):
-                raise answer
         if reverted is not True:
             raise AnvilError(f"evm_revert: unknown or already used snapshot id {self._base}")
         self._base = str(snapshot)

@@ -24,7 +24,7 @@ from typing import Any
 from workbench.chain.anvil import Anvil
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import RpcError
+from workbench.chain.rpc import unwrap_batch
 from workbench.engine.fidelity import Fidelity, compare
 from workbench.engine.searcher import install_searcher
 from workbench.engine.slot import TOP_OF_BLOCK, Slot
@@ -279,17 +279,13 @@ def apply_block(node: AnvilControl, block: BlockData) -> Fidelity:
                 f"transaction {tx['hash']} of block {block.number} has no signed bytes (raw)"
             )
         calls.append(("eth_sendRawTransaction", [tx["raw"]]))
-    answers = node.rpc.batch(calls)
-    for answer in answers:
-        if isinstance(answer, RpcError):
-            raise answer
-    hashes = answers[2:]
+    hashes = unwrap_batch(node.rpc.batch(calls))[2:]
     node.mine(timestamp=block.timestamp)
     fidelity = Fidelity()
-    replayed_all = node.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+    replayed_all = unwrap_batch(
+        node.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+    )
     for tx, replayed in zip(block.transactions, replayed_all, strict=True):
-        if isinstance(replayed, RpcError):
-            raise replayed
         problem = compare(
             tx["hash"], replayed, block.receipts[tx["hash"]], block.logs_of(tx["hash"])
         )

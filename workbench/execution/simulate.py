@@ -19,7 +19,7 @@ from eth_utils import keccak
 
 from workbench.chain.abi import decode_custom_error, decode_result, encode_call
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RpcError
+from workbench.chain.rpc import RpcError, unwrap_batch
 from workbench.chain.transact import describe_revert, revert_data
 from workbench.execution.bundle import (
     ExecutionConfig,
@@ -129,7 +129,7 @@ class AnvilSimulator:
             return SimResult(status="error", revert_reason=f"{snap.method}: {snap.message}")
         clean = False
         try:
-            _, _, token_before, coinbase_before, *last = _results(answers[1:])
+            _, _, token_before, coinbase_before, *last = unwrap_batch(answers[1:])
             if tx is None:
                 tx = self._sign(
                     intent, block, gas_left, data, nonce if nonce is not None else int(last[0], 16)
@@ -186,7 +186,7 @@ class AnvilSimulator:
         hashes = [self.rpc.call("eth_sendRawTransaction", [raw]) for raw in before]
         hashes.append(tx.hash if sent else self.rpc.call("eth_sendRawTransaction", [tx.raw]))
         self.node.mine(timestamp=block.timestamp)
-        *receipts, coinbase_after, token_after = _results(
+        *receipts, coinbase_after, token_after = unwrap_batch(
             self.rpc.batch(
                 [
                     *(("eth_getTransactionReceipt", [h]) for h in hashes),
@@ -274,11 +274,3 @@ def _balance_call(token: str, who: str) -> tuple[str, list[Any]]:
 
 def _balance_of(reply: str) -> int:
     return int(decode_result("TestERC20", "balanceOf", reply)[0])
-
-
-def _results(answers: list[Any]) -> list[Any]:
-    """A batch's results; its first error raised."""
-    for answer in answers:
-        if isinstance(answer, RpcError):
-            raise answer
-    return answers

@@ -10,14 +10,14 @@ rates in the base token. Near x* the answer is polished over neighbouring final 
 bought with the least input that buys it.
 
 Any other cycle (V3, Curve, Balancer, a pool met twice) is maximised by bracketing the peak,
-then golden-section search on integers until the bracket is at most max(2, x // 10**6) wide
+then golden-section search on integers until the bracket is at most max(2, x // 2**17) wide
 (x its lower end); the best point simulated is returned. Rounding makes the exact profit a
 step function under a concave one, so the result is within a few rounding steps of the best,
-and an arbitrage worth less than that rounding may be missed. The bracket is x ± x/2**20
-(else ± x/2**12, ± x/64, ± x/2) around the closed form's x for the cycle with each V3 hop
-taken as a V2 pool on its in-range virtual reserves, when x does at least as well as both
-ends (exact when its hops stay in range, close when they cross ticks only a little);
-otherwise the input is doubled from 1 until the peak is passed.
+and an arbitrage worth less than that rounding may be missed. For V2/V3 mixes the bracket is
+sought around the closed form's x for the cycle with each V3 pool taken on its in-range
+virtual reserves (exact while its hops stay in range, close when they cross ticks only a
+little; see ``_search``); otherwise, or when no bracket holds there, the input is doubled
+from 1 until the peak is passed.
 """
 
 from __future__ import annotations
@@ -106,14 +106,15 @@ def optimal_input(cycle: Cycle, *, max_input: int | None = None) -> SizedOpportu
     if not _may_profit(cycle):
         return None
     profit = _memoised(cycle)
-    hops = _v2_hops(cycle)
+    hops = _constant_product_hops(cycle)
     if hops is None:
-        best = _search(profit, cap, len(cycle.hops), _guess(cycle, cap))
+        virtual = _constant_product_hops(cycle, virtual_v3=True)
+        guess = None if virtual is None else _peak(virtual, cap)
+        best = _search(profit, cap, len(cycle.hops), guess)
     else:
-        n, d, m = _compose(hops)
-        if n <= d:  # the cycle's spot rate is at most 1: no size is profitable
+        x0 = _peak(hops, cap)
+        if x0 is None:  # the cycle's spot rate is at most 1: no size is profitable
             return None
-        x0 = min(cap, max(1, (isqrt(n * d) - d) // m))
         if profit(x0) == INFEASIBLE:  # beyond a pair's uint112 reserves: search below
             best = _search(profit, cap, len(cycle.hops))
         else:
@@ -160,17 +161,28 @@ def _memoised(cycle: Cycle) -> Callable[[int], int]:
     return profit
 
 
-def _v2_hops(cycle: Cycle) -> list[tuple[int, int, int]] | None:
+def _constant_product_hops(
+    cycle: Cycle, *, virtual_v3: bool = False
+) -> list[tuple[int, int, int]] | None:
     """(reserve in, reserve out, fee factor g = 10**6 - fee) per hop, when every hop is a
-    distinct V2 pair."""
-    pools = cycle.pools
-    if len({hop.address for hop in cycle.hops}) < len(pools):
+    distinct V2 pair. With ``virtual_v3``, a V3 pool also counts, on its in-range virtual
+    reserves (L/sqrtP, L·sqrtP): it trades so until a tick is crossed."""
+    if len({hop.address for hop in cycle.hops}) < len(cycle.hops):
         return None
     hops = []
-    for hop, pool in zip(cycle.hops, pools, strict=True):
-        if not isinstance(pool, UniswapV2Pool):
+    for hop, pool in zip(cycle.hops, cycle.pools, strict=True):
+        if isinstance(pool, UniswapV2Pool):
+            r_in, r_out = pool.reserves_for(hop.token_in)
+        elif virtual_v3 and isinstance(pool, UniswapV3State):
+            liquidity, price = pool.liquidity, pool.sqrt_price_x96
+            reserve0, reserve1 = (liquidity << 96) // price, (liquidity * price) >> 96
+            zero_in = hop.token_in.lower() == pool.token0.lower()
+            r_in, r_out = (reserve0, reserve1) if zero_in else (reserve1, reserve0)
+            if r_in <= 0 or r_out <= 0:
+                return None
+        else:
             return None
-        hops.append((*pool.reserves_for(hop.token_in), FEE_DENOMINATOR - pool.fee))
+        hops.append((r_in, r_out, FEE_DENOMINATOR - pool.fee))
     return hops
 
 
@@ -202,26 +214,9 @@ def _v2_polish(
     return inputs
 
 
-def _guess(cycle: Cycle, cap: int) -> int | None:
-    """Where the peak would be if every V3 hop stayed in its current tick range: there a V3
-    pool trades as a constant-product pool on its virtual reserves (L/sqrtP, L·sqrtP), so
-    the V2 closed form applies. None for other venues, a pool met twice or no liquidity."""
-    if len({hop.address for hop in cycle.hops}) < len(cycle.hops):
-        return None
-    hops = []
-    for hop, pool in zip(cycle.hops, cycle.pools, strict=True):
-        if isinstance(pool, UniswapV2Pool):
-            r_in, r_out = pool.reserves_for(hop.token_in)
-        elif isinstance(pool, UniswapV3State):
-            liquidity, price = pool.liquidity, pool.sqrt_price_x96
-            reserve0, reserve1 = (liquidity << 96) // price, (liquidity * price) >> 96
-            zero_in = hop.token_in.lower() == pool.token0.lower()
-            r_in, r_out = (reserve0, reserve1) if zero_in else (reserve1, reserve0)
-        else:
-            return None
-        if r_in <= 0 or r_out <= 0:
-            return None
-        hops.append((r_in, r_out, FEE_DENOMINATOR - pool.fee))
+def _peak(hops: list[tuple[int, int, int]], cap: int) -> int | None:
+    """The closed form's input (within [1, cap]) for constant-product ``hops``; None when
+    their spot rate is at most 1."""
     n, d, m = _compose(hops)
     if n <= d:
         return None

@@ -26,8 +26,9 @@ from workbench.market.pool import Pool, Swap
 from workbench.market.sizing import (
     MAX_AMOUNT,
     SizedOpportunity,
-    _guess,
+    _constant_product_hops,
     _memoised,
+    _peak,
     _search,
     optimal_input,
     simulate,
@@ -429,7 +430,9 @@ def test_no_arbitrage_means_none() -> None:
 def test_a_trade_within_a_v3_range_is_bracketed_by_the_closed_form_guess() -> None:
     wide = v3(1, WETH, A, 0, [(-60_000, 60_000, 10**22)], 3000)
     cycle = Cycle(hops=(wide, v2(2, A, WETH, 10**22, 11 * 10**21)))  # V2 pays 1.1 WETH per A
-    guess = _guess(cycle, MAX_AMOUNT)
+    virtual = _constant_product_hops(cycle, virtual_v3=True)
+    assert virtual is not None
+    guess = _peak(virtual, MAX_AMOUNT)
     assert guess is not None
     evaluated: list[set[int]] = [set(), set()]
     results = []

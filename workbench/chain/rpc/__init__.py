@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from workbench.chain.rpc.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from workbench.chain.rpc.client import Endpoint, RpcClient
-from workbench.chain.rpc.codec import Call
+from workbench.chain.rpc.codec import Call, unwrap_batch
 from workbench.chain.rpc.retry import RetryPolicy
 from workbench.chain.rpc.subscription import Subscription
 from workbench.chain.rpc.ws import WsClient
@@ -25,4 +25,5 @@ __all__ = [
     "RpcTransportError",
     "Subscription",
     "WsClient",
+    "unwrap_batch",
 ]

@@ -118,6 +118,14 @@ def decode_batch(body: bytes, calls: Sequence[Call], first_id: int) -> list[Any]
     return [result_or_error(by_id[first_id + i], calls[i][0]) for i in range(n)]
 
 
+def unwrap_batch(answers: Sequence[Any]) -> list[Any]:
+    """A batch's results (as ``RpcClient.batch`` returns them), its first error raised."""
+    for answer in answers:
+        if isinstance(answer, RpcError):
+            raise answer
+    return list(answers)
+
+
 def notification(obj: Any) -> tuple[str, Any] | None:
     """``(subscription id, result)`` if ``obj`` is an ``eth_subscription`` notification."""
     if obj.get("method") != "eth_subscription":
