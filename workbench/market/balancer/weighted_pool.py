@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from workbench.errors import InsufficientLiquidityError, MarketError
+from workbench.errors import MarketError
 from workbench.market.balancer.errors import BALANCE_TOTAL_OVERFLOW, require
 from workbench.market.balancer.fixed_point import ONE, complement, div_up, mul_up
 from workbench.market.balancer.weighted_math import calc_in_given_out, calc_out_given_in
@@ -127,10 +127,8 @@ class BalancerWeightedPool:
         no_price_limit(sqrt_price_limit_x96)
         check_amount(amount_out, "amount_out")
         i, j = self._pair(token_in, token_out)
-        if amount_out >= self.balances[j]:
-            raise InsufficientLiquidityError(
-                f"amount out {amount_out} >= balance {self.balances[j]}"
-            )
+        # More than the balance fails the pool's MAX_OUT_RATIO check (BAL#305) first, as on
+        # chain (Vault.swap reverts with that code, not with an underflow).
         in_scaled = calc_in_given_out(
             self.balances[i] * self._scale(i),
             self.weights[i],
