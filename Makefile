@@ -29,7 +29,7 @@ $(STAMP_NPM): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-system-deps: ## Debian's postgresql and chromium for the store and report tests (best effort; they skip without)
+system-deps: ## Debian's postgresql and chromium for the store and report tests (they skip without; under CI=true they fail)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \

@@ -1,10 +1,16 @@
-"""Shared fixtures: every Anvil a test starts is stopped by its context manager."""
+"""Shared fixtures: every Anvil a test starts is stopped by its context manager.
+
+A test that needs a component which may be absent calls ``missing(component, reason)``: it
+skips, saying why, except under CI (``CI=true``), where ``make setup`` installs every such
+component, so its absence is a failure. The run ends with one line naming what skipped and why.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -109,17 +115,75 @@ def market(market_node: tuple[Anvil, DeployedMarket]) -> Iterator[tuple[Anvil, D
         node.revert(snap)
 
 
+REQUIRED_UNDER_CI = ("anvil", "chromium", "postgresql", "shared-data")
+"""Components `make setup` provides (or the CI checkout carries beside the project)."""
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def missing(component: str, reason: str) -> NoReturn:
+    """The calling test cannot run without ``component``: a skip with ``reason``, or under
+    CI a failure (make setup installs it there, so a skip would hide an untested part)."""
+    if component not in REQUIRED_UNDER_CI:
+        raise ValueError(f"unknown component {component!r}; one of {REQUIRED_UNDER_CI}")
+    if under_ci():
+        pytest.fail(f"{component} is required under CI (CI=true) but missing: {reason}")
+    pytest.skip(f"[{component}] {reason}")
+
+
+_SKIPPED: list[tuple[str, str]] = []
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e carries the ``e2e`` marker (so ``-m "not e2e"`` means it)."""
+    unmarked = [
+        i.nodeid for i in items if E2E_DIR in i.path.parents and i.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"e2e tests without the e2e marker: {', '.join(unmarked)}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        _SKIPPED.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's last line: what skipped and why (after pytest's own summary)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or config.option.collectonly:
+        return
+    if not _SKIPPED:
+        line = "skipped: none"
+    else:
+        by_reason: dict[str, list[str]] = {}
+        for nodeid, reason in _SKIPPED:
+            by_reason.setdefault(reason, []).append(nodeid)
+        line = f"skipped {len(_SKIPPED)}: " + "; ".join(
+            f"{len(ids)} x {reason} ({ids[0]}{', ...' if len(ids) > 1 else ''})"
+            for reason, ids in by_reason.items()
+        )
+    reporter.write_line(line)
+
+
 MAINNET_SAMPLE = "mainnet-17173049"
 
 
 def mainnet_sample() -> Path:
     """The real mainnet sample (../shared/data/mainnet-17173049, or under
-    WORKBENCH_SHARED_DATA); the calling test skips, saying so, when it is absent."""
+    WORKBENCH_SHARED_DATA); the calling test skips, saying so, when it is absent (fails
+    under CI)."""
     env = os.environ.get("WORKBENCH_SHARED_DATA")
     path = (Path(env) if env else project_root().parent / "shared" / "data") / MAINNET_SAMPLE
     if not (path / "blocks.jsonl").is_file():
-        pytest.skip(
+        missing(
+            "shared-data",
             f"real-data test: {path} not found; put the shared data at ../shared/data/{MAINNET_SAMPLE} "
-            "or set WORKBENCH_SHARED_DATA to the directory holding it"
+            "or set WORKBENCH_SHARED_DATA to the directory holding it",
         )
     return path

@@ -37,7 +37,7 @@ from workbench.sources.devnet import ensure_default_dataset
 from workbench.sources.devnet.live_node import DevnetNode
 from workbench.strategy.api import create
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 FIRST = 600  # the devnet replays from here (its head starts at FIRST - 1)
 ROWS = sa.text(

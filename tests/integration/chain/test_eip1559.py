@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import mainnet_sample
@@ -35,18 +35,29 @@ def test_every_devnet_block_follows_from_its_parent() -> None:
         assert predicted == int(child["base_fee_per_gas"]), child["number"]
 
 
+@settings(max_examples=10_000, deadline=None)
 @given(
     base=st.integers(min_value=0, max_value=10**15),
     limit=st.integers(min_value=2, max_value=60_000_000),
     share=st.integers(min_value=0, max_value=1000),
 )
-def test_moves_at_most_an_eighth_towards_the_target(base: int, limit: int, share: int) -> None:
+def test_moves_at_most_an_eighth_of_the_gap_to_the_target(
+    base: int, limit: int, share: int
+) -> None:
+    """EIP-1559's bound: the base fee moves by at most base x |used - target| / target / 8
+    (at least 1 wei up). A block may use more than twice its target when the gas limit is
+    odd (limit 3, target 1, 3 used: 8 -> 10), so the step is not capped at an eighth."""
     used = limit * share // 1000
     nxt = next_base_fee(base, used, limit)
     target = limit // 2
     if used > target:
-        assert base < nxt <= base + max(1, base // 8)
+        assert base < nxt <= base + max(1, base * (used - target) // target // 8)
     elif used < target:
-        assert base - base // 8 <= nxt <= base
+        assert base - base * (target - used) // target // 8 <= nxt <= base
     else:
         assert nxt == base
+
+
+def test_a_block_over_twice_its_target_moves_more_than_an_eighth() -> None:
+    """The case hypothesis once found: gas limit 3 (target 1), all 3 used."""
+    assert next_base_fee(8, 3, 3) == 10

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
 from workbench.report import BlockStats, write_report
 from workbench.scoring.metrics import OpportunityRow
 
@@ -72,7 +73,10 @@ def chromium() -> str:
     for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    missing(
+        "chromium",
+        "Debian's chromium is not installed (make setup installs it; or apt-get install chromium)",
+    )
 
 
 def load(chromium: str, page: Path, tmp: Path) -> Loaded:

@@ -22,6 +22,7 @@ from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import DeployedMarket, MarketSpec, TokenSpec, V2DexSpec, V2PairSpec
 from workbench.chain.rpc import RpcClient, RpcError
+from workbench.chain.tools import project_root
 from workbench.errors import DatasetError
 from workbench.sources import ingest as ingest_module
 from workbench.sources import raw_tx
@@ -360,10 +361,18 @@ def record_cassette(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_replay_from_a_cassette(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Offline, no Anvil: a crashed then resumed ingest replayed from the recorded answers
-    builds exactly the recorded dataset. WORKBENCH_RECORD_CASSETTES=1 records it again."""
+    builds exactly the recorded dataset. WORKBENCH_RECORD=1 records it again (and its
+    expectation with it); a missing cassette is a failure, never recorded on the fly."""
     monkeypatch.setattr(rpc_client, "HttpTransport", PlainHttp)
-    if os.environ.get("WORKBENCH_RECORD_CASSETTES") == "1" or not CASSETTE.exists():
+    if os.environ.get("WORKBENCH_RECORD") == "1":
         record_cassette(tmp_path, monkeypatch)
+    for path in (CASSETTE, EXPECTED):
+        if not path.exists():
+            pytest.fail(
+                f"{path.relative_to(project_root())} is missing: re-record it from a local "
+                "Anvil with `WORKBENCH_RECORD=1 make test PYTEST_ARGS=tests/integration/sources/"
+                "test_ingest.py::test_replay_from_a_cassette` and commit it"
+            )
     expected = json.loads(EXPECTED.read_text())
     with vcr.use_cassette(
         str(CASSETTE), record_mode="none", match_on=["method", "path", "body"]

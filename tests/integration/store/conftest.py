@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import missing
+
 USER = "workbench"
 
 
@@ -67,7 +69,7 @@ def _unprivileged() -> dict[str, Any]:
     try:
         account = pwd.getpwnam("postgres")
     except KeyError:
-        pytest.skip("running as root and no 'postgres' user to run PostgreSQL as")
+        missing("postgresql", "running as root and no 'postgres' user to run PostgreSQL as")
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
@@ -75,7 +77,10 @@ def _unprivileged() -> dict[str, Any]:
 def postgres_server() -> Iterator[PostgresServer]:
     bindir = postgres_bin()
     if bindir is None or not (bindir / "initdb").is_file():
-        pytest.skip("PostgreSQL binaries not found (apt-get install postgresql)")
+        missing(
+            "postgresql",
+            "PostgreSQL binaries not found (make setup installs them; or apt-get install postgresql)",
+        )
     as_user = _unprivileged()
     root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
     if as_user:
@@ -91,12 +96,12 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         made = run("initdb", "-D", data, "-U", USER, "--auth=trust", "--no-locale", "-E", "UTF8")
         if made.returncode:
-            pytest.skip(f"initdb failed: {(made.stderr or made.stdout)[-800:]}")
+            missing("postgresql", f"initdb failed: {(made.stderr or made.stdout)[-800:]}")
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
         started = run("pg_ctl", "start", "-D", data, "-l", log, "-w", "-t", "30", "-o", options)
         if started.returncode:
             tail = log.read_text()[-800:] if log.exists() else started.stderr
-            pytest.skip(f"PostgreSQL did not start: {tail}")
+            missing("postgresql", f"PostgreSQL did not start: {tail}")
         yield PostgresServer(port=port, names=itertools.count())
     finally:
         if (data / "postmaster.pid").exists():

@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.conftest import missing
 from workbench.chain.rpc import RetryPolicy, RpcClient, WsClient
 from workbench.errors import RpcError
 
@@ -33,7 +34,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def anvil_port() -> Iterator[int]:
     if not ANVIL.exists():
-        pytest.skip(f"anvil not found at {ANVIL}; run `make setup`")
+        missing("anvil", f"anvil not found at {ANVIL}; run `make setup`")
     port = free_port()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
