@@ -137,6 +137,14 @@ def up(
     info: Annotated[
         Path, typer.Option("--info", help="where to write the URLs and addresses (JSON)")
     ] = Path("devnet-up.json"),
+    include_bundles: Annotated[
+        bool,
+        typer.Option(
+            "--include-bundles/--no-include-bundles",
+            help="put the best bundles at the top of each block (--no-include-bundles: the relay "
+            "takes and records them, every block stays the recorded one)",
+        ),
+    ] = True,
 ) -> None:
     """Run the devnet live: its recorded traders on a wall clock, and a local builder relay."""
     import json
@@ -155,6 +163,7 @@ def up(
             searcher_weth=searcher_weth * 10**18,
             rpc_port=port,
             relay_port=relay_port,
+            include_bundles=include_bundles,
         )
         node.start()
     except (WorkbenchError, ValueError, OSError) as exc:
@@ -173,8 +182,8 @@ def up(
         for key, value in up_info.items():
             console.print(f"{key:12} {value}", soft_wrap=True)
         console.print(
-            f"try: workbench live --rpc {node.rpc_url} --ws {node.ws_url} --relay {node.relay_url}"
-            " --strategy backrun_arb --capital-cap 2",
+            f"try: workbench live --rpc {node.rpc_url} --ws {node.ws_url}"
+            f" --market {up_info['market_file']} --strategy backrun_arb --capital-cap 2",
             soft_wrap=True,
         )
         number = node.first_block

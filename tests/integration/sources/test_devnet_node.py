@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import typer
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
@@ -32,8 +34,10 @@ from live.relays import (
     MevShareTx,
     tx_hash,
 )
+from live.settings import load_settings
 from live.signer import SearcherIdentity
 from workbench.chain.rpc import RetryPolicy, RpcClient, RpcTransportError, WsClient
+from workbench.cli import app as cli_app
 from workbench.engine.fidelity import compare
 from workbench.errors import WorkbenchError
 from workbench.sources.block_view import BlockData, load_blocks
@@ -181,6 +185,28 @@ def test_the_higher_paying_of_two_conflicting_bundles_lands_on_top(
     assert nonce(devnet, searcher.address) == n + 1
     accepted = [b for b in devnet.relay.received if b.block == target]
     assert len(accepted) == 3 and {b.signer for b in accepted} == {identity.address}
+
+
+def test_without_inclusion_the_relay_records_bundles_and_the_chain_stays_recorded(
+    root: Path,
+) -> None:
+    """``include_bundles=False`` (``devnet up --no-include-bundles``): a paying bundle is taken
+    and recorded, and the block mined holds the recorded transactions all the same (its hash
+    differs: the searcher's funded Executor is in the state)."""
+    searcher, identity = Account.create(), SearcherIdentity.generate()
+    with DevnetNode(
+        root, block_time=0.8, first_block=FIRST, searchers=[searcher.address], include_bundles=False
+    ) as node:
+        node.wait_for_block(FIRST, 10)
+        target = node.head + 2
+        bribe = pay(searcher, nonce(node, searcher.address), node.coinbase, E18 // 50)
+        with closing(FlashbotsRelay(node.relay_url, identity)) as relay:
+            sub = relay.send_bundle(BundleRequest(txs=(bribe,), block=target))
+        assert sub.status == "accepted"
+        built = node.wait_for_block(target, 10)
+        assert built.bundles == () and [b.block for b in node.relay.received] == [target]
+        recorded_txs = recorded(root, target, target)[target].transactions
+        assert block_txs(node, target) == [t["hash"] for t in recorded_txs]
 
 
 def test_a_reverting_bundle_is_left_out_unless_its_revert_is_allowed(
@@ -380,6 +406,15 @@ def test_cli_devnet_up_writes_its_info_and_stops_on_sigint(root: Path, tmp_path:
     text = out.decode()
     assert proc.returncode == 0, text
     assert up["rpc_url"] in text and "workbench live" in text and f"block {FIRST}" in text
+    # the suggested command parses: every option `workbench live` requires is there
+    (hint,) = [line for line in text.splitlines() if line.startswith("try: workbench live ")]
+    live = typer.main.get_command(cli_app).commands["live"]  # type: ignore[attr-defined]
+    given = live.make_context("live", shlex.split(hint.removeprefix("try: workbench live "))).params
+    settings = load_settings(
+        None,
+        {k: given[k] for k in ("rpc", "ws", "strategy", "capital_cap", "mode", "market")},
+    )
+    assert settings.mode == "shadow" and settings.market == Path(up["market_file"])
     with pytest.raises(RpcTransportError):  # Anvil is gone
         RpcClient(up["rpc_url"], retry=RetryPolicy(max_attempts=1)).call("eth_blockNumber")
 

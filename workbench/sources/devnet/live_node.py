@@ -101,8 +101,10 @@ class DevnetNode:
         searcher_eth: int = 10**20,
         rpc_port: int | None = None,
         relay_port: int | None = None,
+        include_bundles: bool = True,
     ) -> None:
         self.root = Path(dataset_root)
+        self.include_bundles = include_bundles  # else bundles are taken, never mined
         self.info = load_info(self.root)
         self.dataset = Dataset.open(self.root)
         self.market_file = self.root / MARKET_FILE
@@ -353,7 +355,7 @@ class DevnetNode:
         node = self._node
         assert node is not None and self._relay is not None
         slot = self._slot(number)
-        bundles = self._relay.bundles_for(number)
+        bundles = self._relay.bundles_for(number) if self.include_bundles else []
         selection = Selection()
         if bundles:
             # Trials run on the fork: trial blocks mined on the node itself would show in its
