@@ -1,22 +1,28 @@
-"""Latency of the live runner on the devnet: from a pending transaction's arrival (its
-WebSocket notification read, on the watcher's thread) to its backrun bundle's submission (the
-moment the bundle goes to the relay).
+"""Latency of the live runner on the devnet, against the same pipeline written with web3.py:
+from a pending transaction's arrival to its backrun bundle's hand-off to the relay.
 
-One run: ``workbench devnet up`` replays the devnet default's recorded flow on a wall clock
-with its builder relay, in a process of its own: the node, the builder and the relay stand
-in for other machines, so they run on the upper half of this machine's CPUs and the runner
-(with its follower Anvil) on the lower half (in one process, their Python threads would also
-share the runner's interpreter lock). The live runner (``backrun_arb``, live mode, a funded searcher, a
-keystore-less in-memory key) watches it over WebSocket and sends bundles. Every submitted
-backrun's latency is read from the store (``live_actions.latency_ms``), except in the first
-two slots, whose transactions arrived while the runner was still starting (forking the node,
-reading the pools, warming the fork's caches on the first block). The baseline is the 330 ms
-budget of a pending transaction's useful life before a block (a 12 s slot's builder cut-off,
-minus the time the transaction spends reaching us); the ratio is that budget over our p99.
-Prints, as its last line:
-{"benchmark": "live_latency", "figures": {"p50_ms": ..., "p99_ms": ..., ...},
- "ratios": {"budget_330ms_over_p99": X}}
-Target (issue 7): p99 <= 25 ms, i.e. X >= 13.2.
+Each side has a ``workbench devnet up`` of its own, from the same block, replaying the devnet
+default's recorded flow on a wall clock with its builder relay, in a process of its own: the
+node, the builder and the relay stand in for other machines, so they run on the upper half of
+this machine's CPUs and the side under test (with its Anvil fork) on the lower half. The relay
+takes and records every bundle but includes none (``--no-include-bundles``), so both sides see
+the recorded chain and the same pending transactions, and must make the same decisions.
+
+- Runner: ``LiveEngine`` in live mode (``backrun_arb``, a funded searcher, an in-memory key).
+  A pending transaction is stamped when its WebSocket notification is read (on the watcher's
+  thread); the latency of each submitted backrun is read from the store.
+- web3.py (``web3_live.py``): AsyncWeb3 subscriptions, the pending chain on an Anvil fork read
+  by ``eth_call``, the same strategy object, ``estimate_gas``, eth-account signing and an
+  ``eth_sendBundle`` POST. It sends every intent that passes its check; the runner one bundle
+  per block at a time (a better one replaces it), so its samples are the fewer.
+
+The first two slots of each side are left out (transactions that arrived while it started).
+The run fails unless both sides found the same backruns (target block, route, pending
+transaction, input) over the blocks both measured, or when a side submitted fewer than
+``--min-samples`` backruns. Prints, as its last line:
+{"benchmark": "live_latency", "figures": {"runner_p99_ms": ..., "web3_p99_ms": ..., ...},
+ "ratios": {"runner_vs_web3_p99": X, "budget_330ms_over_p99": Y}}
+Target: runner p99 <= 25 ms on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from eth_account import Account
+from web3_live import run_web3_pipeline
 
 from live.engine import LiveEngine, Searcher, execution_config
 from live.nonces import NonceManager
@@ -50,12 +57,14 @@ from workbench.sources.devnet import ensure_default_dataset
 from workbench.strategy.api import create
 
 BUDGET_MS = 330.0
-FIRST = 600
+FIRST = 570
+WARM_UP_SLOTS = 2
 _CPUS = sorted(os.sched_getaffinity(0))
 # The devnet (node, builder, relay) stands in for other machines: it gets the upper half of
-# this machine's CPUs and the runner (with its follower Anvil) the lower half.
-RUNNER_CPUS = set(_CPUS[: len(_CPUS) // 2])
-DEVNET_CPUS = set(_CPUS[len(_CPUS) // 2 :]) if RUNNER_CPUS else set()
+# this machine's CPUs and the side under test (with its Anvil) the lower half.
+SIDE_CPUS = set(_CPUS[: len(_CPUS) // 2])
+DEVNET_CPUS = set(_CPUS[len(_CPUS) // 2 :]) if SIDE_CPUS else set()
+Found = set[tuple[int, str, int]]  # (target block, intent key, amount in)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -66,8 +75,9 @@ def percentile(values: list[float], q: float) -> float:
 
 @contextlib.contextmanager
 def devnet_up(tmp: Path, searcher: str, block_time: float) -> Iterator[dict[str, Any]]:
-    """``workbench devnet up`` in a process of its own, from block FIRST; its info (URLs,
-    Executors, market file) while it runs. Stopped with SIGINT (killed if it lingers)."""
+    """``workbench devnet up --no-include-bundles`` in a process of its own, from block FIRST;
+    its info (URLs, Executors, market file) while it runs. Stopped with SIGINT (killed if it
+    lingers)."""
     info_path, log_path = tmp / "devnet-up.json", tmp / "devnet-up.log"
     command = [
         str(Path(sys.executable).with_name("workbench")),
@@ -81,6 +91,7 @@ def devnet_up(tmp: Path, searcher: str, block_time: float) -> Iterator[dict[str,
         str(FIRST),
         "--searcher",
         searcher,
+        "--no-include-bundles",
         "--info",
         str(info_path),
     ]
@@ -108,10 +119,8 @@ def devnet_up(tmp: Path, searcher: str, block_time: float) -> Iterator[dict[str,
                 proc.wait()
 
 
-def run(blocks: int, block_time: float) -> dict[str, object]:
-    if RUNNER_CPUS:
-        os.sched_setaffinity(0, RUNNER_CPUS)  # the follower Anvil, started later, inherits it
-    tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
+def run_runner(tmp: Path, until_block: int, block_time: float) -> dict[str, Any]:
+    """The live runner until ``until_block``: its backruns found and submitted latencies."""
     db = f"sqlite:///{tmp / 'runs.db'}"
     account = Account.create()
     with devnet_up(tmp, account.address, block_time) as node:
@@ -137,54 +146,101 @@ def run(blocks: int, block_time: float) -> dict[str, object]:
             sender=sender,
             db_url=db,
         )
-        started = time.perf_counter()
-        asyncio.run(engine.run(until_block=FIRST + blocks))
-        seconds = time.perf_counter() - started
+        asyncio.run(engine.run(until_block=until_block))
         sender.fanout.close()
         sender.nonces.close()
+    assert engine.run_info is not None
     engine_db = sa.create_engine(db)
     with engine_db.connect() as c:
-        latencies = [
-            float(r[0])
-            for r in c.execute(
-                sa.text(
-                    "select a.latency_ms from live_actions a join opportunities o"
-                    " on o.id = a.opportunity_id"
-                    " where a.action = 'submitted' and o.after_tx is not null"
-                    " and o.block_number > :warm_up"
-                ),
-                {"warm_up": engine.run_info.first_block + 1 if engine.run_info else 0},
+        rows = c.execute(
+            sa.text(
+                "select o.block_number, o.key, o.amount_in, a.action, a.latency_ms"
+                " from opportunities o join live_actions a on a.opportunity_id = o.id"
+                " where o.after_tx is not null"
             )
-        ]
+        ).all()
     engine_db.dispose()
-    if len(latencies) < 10:
-        raise SystemExit(f"only {len(latencies)} backruns were submitted; run more blocks")
-    status = engine.status()
-    p50, p99 = statistics.median(latencies), percentile(latencies, 99)
     return {
-        "benchmark": "live_latency",
-        "figures": {
-            "p50_ms": round(p50, 2),
-            "p90_ms": round(percentile(latencies, 90), 2),
-            "p99_ms": round(p99, 2),
-            "max_ms": round(max(latencies), 2),
-            "submitted_backruns": len(latencies),
-            "landed": status["landed"],
-            "blocks": status["blocks"],
-            "reforks": status["reforks"],
-            "runner_cpus": len(RUNNER_CPUS) or len(_CPUS),
-            "seconds": round(seconds, 1),
-        },
-        "ratios": {"budget_330ms_over_p99": round(BUDGET_MS / p99, 2)},
+        "first_head": engine.run_info.first_block - 1,
+        "found": {(int(b), str(k), int(x)) for b, k, x, _, _ in rows},
+        "latencies": [(int(b), float(ms)) for b, _, _, action, ms in rows if action == "submitted"],
+        "status": engine.status(),
     }
+
+
+def run_web3(tmp: Path, until_block: int, block_time: float) -> dict[str, Any]:
+    """The web3.py pipeline until ``until_block`` (see web3_live.py)."""
+    account, identity = Account.create(), Account.create()
+    with devnet_up(tmp, account.address, block_time) as node:
+        run = run_web3_pipeline(node, create("backrun_arb", {}), account, identity, until_block)
+    return {
+        "first_head": run.first_head,
+        "found": run.found,
+        "latencies": run.latencies,
+        "estimate_failed": run.estimate_failed,
+    }
+
+
+def measured(side: dict[str, Any], first: int, last: int) -> tuple[Found, list[float]]:
+    """A side's backruns and latencies for target blocks ``first..last``."""
+    found = {f for f in side["found"] if first <= f[0] <= last}
+    return found, [ms for block, ms in side["latencies"] if first <= block <= last]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--blocks", type=int, default=40, help="devnet blocks to run (default 40)")
+    parser.add_argument("--blocks", type=int, default=260, help="devnet blocks per side")
     parser.add_argument("--block-time", type=float, default=2.0, help="seconds per devnet block")
+    parser.add_argument("--min-samples", type=int, default=100, help="submitted backruns per side")
     args = parser.parse_args()
-    print(json.dumps(run(args.blocks, args.block_time)))
+    until = FIRST + args.blocks
+    if SIDE_CPUS:
+        os.sched_setaffinity(0, SIDE_CPUS)  # the Anvils, started later, inherit it
+    with tempfile.TemporaryDirectory(prefix="live-latency-") as tmp:
+        (Path(tmp) / "runner").mkdir()
+        (Path(tmp) / "web3").mkdir()
+        started = time.perf_counter()
+        runner = run_runner(Path(tmp) / "runner", until, args.block_time)
+        runner_s = time.perf_counter() - started
+        web3 = run_web3(Path(tmp) / "web3", until, args.block_time)
+    # both sides' blocks after their warm-up slots
+    first = max(runner["first_head"], web3["first_head"]) + WARM_UP_SLOTS + 1
+    ours, our_ms = measured(runner, first, until)
+    theirs, their_ms = measured(web3, first, until)
+    if ours != theirs:
+        only = sorted(ours - theirs)[:10], sorted(theirs - ours)[:10]
+        raise SystemExit(
+            f"the two sides found different backruns in blocks {first}-{until}: "
+            f"only the runner {only[0]}; only web3.py {only[1]}"
+        )
+    for name, samples in (("runner", our_ms), ("web3.py", their_ms)):
+        if len(samples) < args.min_samples:
+            raise SystemExit(
+                f"{name} submitted {len(samples)} backruns (< {args.min_samples}): run more blocks"
+            )
+    figures: dict[str, float] = {"blocks": until - first + 1, "backruns_found": len(ours)}
+    for name, samples in (("runner", our_ms), ("web3", their_ms)):
+        figures |= {
+            f"{name}_p50_ms": round(statistics.median(samples), 2),
+            f"{name}_p90_ms": round(percentile(samples, 90), 2),
+            f"{name}_p99_ms": round(percentile(samples, 99), 2),
+            f"{name}_max_ms": round(max(samples), 2),
+            f"{name}_submitted": len(samples),
+        }
+    status = runner["status"]
+    figures |= {
+        "runner_reforks": status["reforks"],
+        "runner_seconds": round(runner_s, 1),
+        "web3_estimate_failed": web3["estimate_failed"],
+        "side_cpus": len(SIDE_CPUS) or len(_CPUS),
+    }
+    ratios = {
+        "runner_vs_web3_p99": round(figures["web3_p99_ms"] / figures["runner_p99_ms"], 2),
+        "budget_330ms_over_p99": round(BUDGET_MS / figures["runner_p99_ms"], 2),
+    }
+    for key, value in {**figures, **ratios}.items():
+        print(f"{key:>24}: {value}")
+    print(json.dumps({"benchmark": "live_latency", "figures": figures, "ratios": ratios}))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from eth_utils import keccak
 
+from tests import readme_claims
 from tests.conftest import mainnet_sample
 from workbench.chain.market_spec import DeployedMarket
 from workbench.execution.simulate import WETH_WITHDRAWAL
@@ -72,6 +73,8 @@ def test_devnet_bots_found_with_their_executor_bid(
         assert p.paid == p.coinbase_bid + p.priority_paid
         assert bot.bid_bps <= p.share_bps < bot.bid_bps + 1_000
     assert {p.searcher for p in payments} == set(bots)
+    said = readme_claims.claim(r"it finds both bots, ([\d,]+) payments")  # the README
+    assert len(payments) == readme_claims.number(said[1])
 
 
 def test_devnet_trader_swaps_are_not_reported(devnet: tuple[Dataset, str, list[Payment]]) -> None:
