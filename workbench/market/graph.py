@@ -45,6 +45,20 @@ class Hop:
         object.__setattr__(self, "token_out", token_out)
         object.__setattr__(self, "address", self.pool.address.lower())
 
+    @classmethod
+    def _of(cls, pool: Pool, address: str, token_in: str, token_out: str) -> Hop:
+        """A hop from values ``__post_init__`` would accept as they are (lowercase, two
+        different tokens of ``pool``): ``find_cycles`` makes one per pool and direction."""
+        hop = object.__new__(cls)
+        for name, value in (
+            ("pool", pool),
+            ("token_in", token_in),
+            ("token_out", token_out),
+            ("address", address),
+        ):
+            object.__setattr__(hop, name, value)
+        return hop
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Hop):
             return NotImplemented
@@ -73,6 +87,14 @@ class Cycle:
                 raise MarketError(
                     f"hop {i} buys {hop.token_out} but the next hop sells another token"
                 )
+
+    @classmethod
+    def _linked(cls, hops: tuple[Hop, ...]) -> Cycle:
+        """A cycle of hops already known to link up (``find_cycles`` builds them so): the
+        check of ``__post_init__`` would be most of the search's time."""
+        cycle = object.__new__(cls)
+        object.__setattr__(cycle, "hops", hops)
+        return cycle
 
     @property
     def base(self) -> str:
@@ -117,23 +139,22 @@ def find_cycles(pools: Iterable[Pool], base: str = WETH, max_hops: int = 3) -> l
     base = base.lower()
     selling: defaultdict[str, list[Hop]] = defaultdict(list)  # token -> hops that sell it
     to_base: defaultdict[str, list[Hop]] = defaultdict(list)  # token -> hops selling it for base
-    for pool in {p.address.lower(): p for p in pools}.values():
+    for address, pool in {p.address.lower(): p for p in pools}.items():
         tokens = list(dict.fromkeys(t.lower() for t in pool.tokens))
         for t_in in tokens:
             for t_out in tokens:
                 if t_in != t_out:
-                    hop = Hop(pool=pool, token_in=t_in, token_out=t_out)
+                    hop = Hop._of(pool, address, t_in, t_out)
                     selling[t_in].append(hop)
                     if t_out == base:
                         to_base[t_in].append(hop)
 
+    linked = Cycle._linked  # each hop sells what the one before it bought, by construction
     cycles: list[Cycle] = []
     for first in selling.get(base, ()):
         a = first.token_out
         cycles += [
-            Cycle(hops=(first, last))
-            for last in to_base.get(a, ())
-            if last.address != first.address
+            linked((first, last)) for last in to_base.get(a, ()) if last.address != first.address
         ]
         if max_hops < 3:
             continue
@@ -142,7 +163,7 @@ def find_cycles(pools: Iterable[Pool], base: str = WETH, max_hops: int = 3) -> l
             if b == base or middle.address == first.address:
                 continue
             cycles += [
-                Cycle(hops=(first, middle, last))
+                linked((first, middle, last))
                 for last in to_base.get(b, ())
                 if last.address != middle.address
             ]
@@ -160,7 +181,10 @@ class CycleIndex:
     def of(cls, cycles: Iterable[Cycle]) -> CycleIndex:
         lists: defaultdict[str, list[Cycle]] = defaultdict(list)
         for cycle in cycles:
-            for address in dict.fromkeys(hop.address for hop in cycle.hops):
+            addresses = [hop.address for hop in cycle.hops]
+            if len(set(addresses)) < len(addresses):  # a multi-token pool met twice
+                addresses = list(dict.fromkeys(addresses))
+            for address in addresses:
                 lists[address].append(cycle)
         return cls(by_pool={address: tuple(c) for address, c in lists.items()})
 
