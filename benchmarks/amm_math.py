@@ -30,10 +30,10 @@ from workbench.chain.market_spec import (
     V3PoolSpec,
     V3PositionSpec,
 )
-from workbench.chain.rpc import RpcClient
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.v3.state import UniswapV3State
 from workbench.market.v3.swap import swap
+from workbench.rpc import RpcClient
 
 E18 = 10**18
 # Price 2000 TKA per WETH is tick ~76013; the fee-500 pool has a position boundary every

@@ -25,7 +25,7 @@ from workbench.chain.abi import encode_call
 from workbench.chain.anvil import Anvil
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import MarketSpec, TokenSpec, V2DexSpec, V2PairSpec
-from workbench.chain.rpc import RpcClient
+from workbench.rpc import RpcClient
 from workbench.sources.dataset import Dataset
 from workbench.sources.ingest import ingest_blocks
 from workbench.sources.raw_tx import verified_raw

@@ -23,7 +23,7 @@ from workbench.chain.anvil import Anvil
 from workbench.chain.contracts import contract
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import MarketSpec, TokenSpec, V2DexSpec, V2PairSpec
-from workbench.chain.rpc import RpcClient
+from workbench.rpc import RpcClient
 
 SPEC = MarketSpec(
     tokens=(TokenSpec(symbol="TKA"),),

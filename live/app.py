@@ -24,9 +24,9 @@ from live.signer import check_distinct, load_or_create_identity, load_signer
 from live.submit import BundleSender
 from live.token_safety import SimulatedTokenSafety
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import RpcClient
 from workbench.engine.params import config_of, load_params
 from workbench.errors import ConfigError
+from workbench.rpc import RpcClient
 from workbench.store import RunInfo
 from workbench.strategy.api import create
 from workbench.types import address

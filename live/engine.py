@@ -37,7 +37,6 @@ from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.eip1559 import next_base_fee
 from workbench.chain.executor_install import install_executor
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import RpcClient, RpcError, RpcTransportError
 from workbench.engine.backtest import git_sha, to_records
 from workbench.engine.replay import BlockResult, OpportunityResult, pending_from_row
 from workbench.engine.searcher import EXECUTOR_ADDRESS, GAS_MONEY
@@ -50,6 +49,7 @@ from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState, next_state
 from workbench.market.pool import Pool
+from workbench.rpc import RpcClient, RpcError, RpcTransportError
 from workbench.scoring.competition import find_competitor, judge
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged
 from workbench.sources.block_view import BlockData, blocks_of

@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 import orjson
 
-from workbench.chain.rpc import RpcClient
 from workbench.errors import ConfigError
 from workbench.files import write_atomically
+from workbench.rpc import RpcClient
 from workbench.types import Address, address
 
 __all__ = ["NonceManager", "chain_nonce"]

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.chain.rpc import RpcClient, RpcError, RpcTransportError, WsClient
-from workbench.chain.rpc.retry import RetryPolicy
+from workbench.rpc import RpcClient, RpcError, RpcTransportError, WsClient
+from workbench.rpc.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

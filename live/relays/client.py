@@ -2,7 +2,7 @@
 ``eth_cancelBundle``, ``mev_sendBundle``, signed with ``X-Flashbots-Signature``) and bloXroute
 (``blxr_submit_bundle``, authorised by an ``Authorization`` header).
 
-Synchronous, like ``workbench.chain.rpc``. A request is retried with backoff on timeouts,
+Synchronous, like ``workbench.rpc``. A request is retried with backoff on timeouts,
 connection failures, 429 and 5xx (the identical body and signature each time: relays treat it
 as the same bundle); any other answer is final. Sending methods never raise for what the relay
 does: they return a ``Submission`` saying it. Thread-safe (connections are pooled).
@@ -25,10 +25,10 @@ from live.relays.errors import RelayRejected, RelayUnavailable
 from live.relays.http import RelayTransport, Reply
 from live.relays.records import CallBundleResult, SimulatedTx, Status, Submission
 from live.signer import SearcherIdentity
-from workbench.chain.rpc import RetryPolicy
-from workbench.chain.rpc.codec import MalformedResponse, loads
-from workbench.chain.rpc.retry import TransportFault
 from workbench.errors import ConfigError
+from workbench.rpc import RetryPolicy
+from workbench.rpc.codec import MalformedResponse, loads
+from workbench.rpc.retry import TransportFault
 
 __all__ = ["DEFAULT_RETRY", "BloxrouteRelay", "FlashbotsRelay", "Relay"]
 

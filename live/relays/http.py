@@ -1,6 +1,6 @@
 """HTTP for relays: POST a body with per-request headers over pooled keep-alive connections.
 
-Like ``workbench.chain.rpc.http.HttpTransport`` (stdlib http.client) but with headers per
+Like ``workbench.rpc.http.HttpTransport`` (stdlib http.client) but with headers per
 request (the signature changes with every body), a status that is returned rather than raised
 (a relay's 4xx carries its reason), and a small pool so concurrent fan-outs can share a relay.
 Only timeouts and connection failures raise ``TransportFault``.
@@ -14,8 +14,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workbench.chain.rpc.http import Endpoint
-from workbench.chain.rpc.retry import TransportFault
+from workbench.rpc.http import Endpoint
+from workbench.rpc.retry import TransportFault
 
 __all__ = ["RelayTransport", "Reply"]
 

@@ -31,8 +31,8 @@ from live.risk import RiskLimits, RiskManager
 from live.signer import SearcherIdentity
 from live.submit import BundleSender
 from workbench.chain.abi import decode_result, encode_call
-from workbench.chain.rpc import RetryPolicy, RpcClient
 from workbench.engine.backtest import BacktestRequest, run_backtest
+from workbench.rpc import RetryPolicy, RpcClient
 from workbench.sources.devnet import ensure_default_dataset
 from workbench.sources.devnet.live_node import DevnetNode
 from workbench.strategy.api import create

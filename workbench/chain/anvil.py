@@ -26,9 +26,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RetryPolicy, RpcClient
 from workbench.chain.tools import foundry_binary
 from workbench.errors import AnvilError, ConfigError, RpcTransportError
+from workbench.rpc import RetryPolicy, RpcClient
 
 Mining = Literal["auto", "interval", "none"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.chain.rpc import RpcClient
+from workbench.rpc import RpcClient
 
 
 def _hex(value: int) -> str:

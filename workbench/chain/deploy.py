@@ -21,9 +21,9 @@ from workbench.chain.market_spec import (
     v2_pair_key,
     v3_pool_key,
 )
-from workbench.chain.rpc import RpcClient
 from workbench.chain.transact import Sender
 from workbench.errors import DeploymentError
+from workbench.rpc import RpcClient
 from workbench.types import address
 
 MAX_UINT256 = 2**256 - 1

@@ -9,8 +9,8 @@ from typing import Any
 
 from eth_abi import decode
 
-from workbench.chain.rpc import RpcClient, RpcError
 from workbench.errors import DeploymentError
+from workbench.rpc import RpcClient, RpcError
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 GAS_MARGIN_PERCENT = 125

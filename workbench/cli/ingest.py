@@ -67,8 +67,8 @@ def ingest(
         TimeRemainingColumn,
     )
 
-    from workbench.chain.rpc import RpcClient
     from workbench.errors import ConfigError, WorkbenchError
+    from workbench.rpc import RpcClient
     from workbench.sources.ingest import ingest_blocks, parse_block_range
 
     progress = Progress(

@@ -86,10 +86,10 @@ def pool_state(
     """Read a pool's state from a node (one batched round per step) and write STATE.json."""
     import json
 
-    from workbench.chain.rpc import RpcClient
     from workbench.errors import MarketError, RpcError, RpcTransportError
     from workbench.market.fetch import fetch_pool_state
     from workbench.market.state_json import pool_to_json
+    from workbench.rpc import RpcClient
 
     at: int | str = block
     if block != "latest":

@@ -24,7 +24,6 @@ from typing import Any
 from workbench.chain.anvil import Anvil
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import unwrap_batch
 from workbench.engine.fidelity import Fidelity, compare
 from workbench.engine.searcher import install_searcher
 from workbench.engine.slot import TOP_OF_BLOCK, Slot
@@ -35,6 +34,7 @@ from workbench.execution.slippage import RevertRisk
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
+from workbench.rpc import unwrap_batch
 from workbench.scoring.competition import Outcome, find_competitor, judge
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset

@@ -19,7 +19,6 @@ from eth_utils import keccak
 
 from workbench.chain.abi import decode_custom_error, decode_result, encode_call
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RpcError, unwrap_batch
 from workbench.chain.transact import describe_revert, revert_data
 from workbench.execution.bundle import (
     ExecutionConfig,
@@ -28,6 +27,7 @@ from workbench.execution.bundle import (
     gas_limit_from,
     sign_call,
 )
+from workbench.rpc import RpcError, unwrap_batch
 from workbench.strategy.context import BlockEnv
 from workbench.strategy.intents import ArbIntent
 

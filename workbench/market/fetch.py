@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from eth_utils import function_signature_to_4byte_selector
 
-from workbench.chain.rpc import Call, RpcClient, RpcError
 from workbench.errors import MarketError, NotAPoolError
 from workbench.market.events import signed_int256
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.market.v3.tick_math import MAX_TICK, MIN_TICK
+from workbench.rpc import Call, RpcClient, RpcError
 from workbench.types import address as checksum
 
 PoolKind = Literal["v2", "v3"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.chain.rpc import Call, RpcClient, RpcError
+from workbench.rpc import Call, RpcClient, RpcError
 from workbench.sources.raw_tx import verified_raw
 from workbench.sources.rpc_convert import (
     block_row,

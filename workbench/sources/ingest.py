@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from workbench.chain.rpc import RpcClient
 from workbench.errors import ConfigError, DatasetError
+from workbench.rpc import RpcClient
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged, Tables
 from workbench.sources.dataset import Dataset
 from workbench.sources.inclusion import join_inclusion

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from workbench.chain.rpc import RpcError, Subscription, WsClient
 from workbench.errors import ConfigError
+from workbench.rpc import RpcError, Subscription, WsClient
 from workbench.sources.block_fetch import unsupported
 from workbench.sources.dataset import Dataset
 from workbench.sources.inclusion import join_inclusion

@@ -15,9 +15,9 @@ import pytest
 
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.rpc import RpcClient, RpcError
 from workbench.chain.transact import Sender
 from workbench.errors import AnvilError, ConfigError, DeploymentError
+from workbench.rpc import RpcClient, RpcError
 
 ROOT = Path(__file__).resolve().parents[3]
 SOMEONE = "0x00000000000000000000000000000000000000a1"

@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from workbench.chain.anvil import Anvil, AnvilConfig
-from workbench.chain.rpc import RpcError
+from workbench.rpc import RpcError
 
 ROUNDS = 50
 

@@ -9,9 +9,9 @@ import pytest
 from workbench.chain.abi import custom_error_selector, decode_result, encode_call
 from workbench.chain.anvil import Anvil
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import RpcError
 from workbench.chain.transact import Sender, revert_data
 from workbench.errors import DeploymentError
+from workbench.rpc import RpcError
 
 E18 = 10**18
 V2, V3 = 0, 1

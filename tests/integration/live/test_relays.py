@@ -42,8 +42,8 @@ from live.relays import (
     verify_flashbots_signature,
 )
 from live.signer import SearcherIdentity
-from workbench.chain.rpc import RetryPolicy
 from workbench.errors import ConfigError
+from workbench.rpc import RetryPolicy
 
 TIMEOUT = 0.2
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)

@@ -19,12 +19,12 @@ from workbench.chain.abi import decode_result, encode_call
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import RetryPolicy, RpcClient
 from workbench.errors import WorkbenchError
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import Cycle, find_cycles
 from workbench.market.pool import Pool
 from workbench.market.uniswap_v2 import UniswapV2Pool
+from workbench.rpc import RetryPolicy, RpcClient
 from workbench.strategy.intents import ArbIntent
 
 GWEI = 10**9

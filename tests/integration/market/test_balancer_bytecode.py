@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from workbench.chain.abi import encode_call, encode_deploy
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.contracts import Artifact, artifact
-from workbench.chain.rpc import RpcError
 from workbench.chain.tools import node_modules
 from workbench.chain.transact import Sender, revert_data
 from workbench.errors import ContractError
 from workbench.market.balancer import BalancerError, BalancerWeightedPool
+from workbench.rpc import RpcError
 from workbench.types import address
 
 DEPLOYED = "@balancer-labs/v2-deployments/deployed/mainnet"

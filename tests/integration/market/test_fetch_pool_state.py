@@ -13,13 +13,13 @@ from workbench.chain.abi import decode_result, encode_call
 from workbench.chain.anvil import Anvil
 from workbench.chain.deploy import sqrt_price_x96
 from workbench.chain.market_spec import DeployedMarket
-from workbench.chain.rpc import RpcClient
 from workbench.chain.transact import Receipt, Sender
 from workbench.errors import MarketError, NotAPoolError
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.market_state import MarketState
 from workbench.market.uniswap_v2 import UniswapV2Pool, get_amount_out
 from workbench.market.v3.state import UniswapV3State
+from workbench.rpc import RpcClient
 
 FAR = 2**40
 MAX = 2**256 - 1

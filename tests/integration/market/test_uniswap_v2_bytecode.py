@@ -23,10 +23,10 @@ from workbench.chain.anvil import Anvil
 from workbench.chain.contracts import artifact
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import MarketSpec, TokenSpec, V2DexSpec, V2PairSpec
-from workbench.chain.rpc import RpcError
 from workbench.chain.transact import Sender
 from workbench.errors import MarketError
 from workbench.market.uniswap_v2 import MAX_RESERVE, UniswapV2Pool, get_amount_in
+from workbench.rpc import RpcError
 
 EXAMPLES = 2500 if os.environ.get("WORKBENCH_DEEP") else 300
 DEXES = {"uniswap": 3000, "fork500": 500, "fork2500": 2500, "fork10000": 10000}

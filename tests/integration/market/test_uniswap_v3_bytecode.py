@@ -25,13 +25,13 @@ from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.contracts import artifact
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import WETH, DeployedMarket, MarketSpec, TokenSpec, V3PoolSpec
-from workbench.chain.rpc import RpcError
 from workbench.chain.transact import Sender
 from workbench.errors import MarketError
 from workbench.market.pool import Swap
 from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.market.v3.swap import default_limit
 from workbench.market.v3.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+from workbench.rpc import RpcError
 
 DEEP = bool(os.environ.get("WORKBENCH_DEEP"))
 POOLS, SWAPS = (25, 100) if DEEP else (12, 40)

@@ -36,10 +36,10 @@ from live.relays import (
 )
 from live.settings import load_settings
 from live.signer import SearcherIdentity
-from workbench.chain.rpc import RetryPolicy, RpcClient, RpcTransportError, WsClient
 from workbench.cli import app as cli_app
 from workbench.engine.fidelity import compare
 from workbench.errors import WorkbenchError
+from workbench.rpc import RetryPolicy, RpcClient, RpcTransportError, WsClient
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
 from workbench.sources.devnet import ensure_default_dataset

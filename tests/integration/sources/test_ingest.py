@@ -16,14 +16,14 @@ import vcr
 from eth_account import Account
 from eth_utils import keccak
 
-import workbench.chain.rpc.client as rpc_client
+import workbench.rpc.client as rpc_client
 from workbench.chain.abi import encode_call
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.deploy import deploy_market
 from workbench.chain.market_spec import DeployedMarket, MarketSpec, TokenSpec, V2DexSpec, V2PairSpec
-from workbench.chain.rpc import RpcClient, RpcError
 from workbench.chain.tools import project_root
 from workbench.errors import DatasetError
+from workbench.rpc import RpcClient, RpcError
 from workbench.sources import ingest as ingest_module
 from workbench.sources import raw_tx
 from workbench.sources.dataset import Dataset

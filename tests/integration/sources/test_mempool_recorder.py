@@ -19,8 +19,8 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from workbench.chain.anvil import Anvil, AnvilConfig
-from workbench.chain.rpc import RpcError, WsClient
 from workbench.cli import app
+from workbench.rpc import RpcError, WsClient
 from workbench.sources import raw_tx
 from workbench.sources.dataset import Dataset
 from workbench.sources.ingest import ingest_blocks

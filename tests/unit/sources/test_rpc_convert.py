@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.chain.rlp import rlp_encode
-from workbench.chain.rpc import RpcError
+from workbench.rpc import RpcError
 from workbench.sources.block_fetch import unsupported
 from workbench.sources.raw_tx import encode_signed, verified_raw
 from workbench.sources.rpc_convert import (

@@ -17,8 +17,8 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.conftest import missing
-from workbench.chain.rpc import RetryPolicy, RpcClient, WsClient
 from workbench.errors import RpcError
+from workbench.rpc import RetryPolicy, RpcClient, WsClient
 
 ANVIL = Path(__file__).resolve().parents[4] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 REVERT_DEADBEEF = "0x63deadbeef6000526004601cfd"  # init code: mstore(0, 0xdeadbeef); revert(28, 4)

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from workbench.chain.rpc import BreakerPolicy, BreakerState, RetryPolicy, RpcClient
 from workbench.errors import RpcError, RpcTransportError
+from workbench.rpc import BreakerPolicy, BreakerState, RetryPolicy, RpcClient
 
 TIMEOUT = 0.2
 

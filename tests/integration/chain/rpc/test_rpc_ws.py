@@ -15,8 +15,8 @@ import orjson
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from workbench.chain.rpc import RetryPolicy, WsClient
 from workbench.errors import ConfigError, RpcError, RpcTransportError
+from workbench.rpc import RetryPolicy, WsClient
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 

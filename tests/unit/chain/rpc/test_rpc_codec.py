@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import workbench.chain.rpc as rpc
-from workbench.chain.rpc.codec import (
+import workbench.rpc as rpc
+from workbench.errors import RpcError
+from workbench.rpc.codec import (
     MalformedResponse,
     decode,
     decode_batch,
@@ -18,7 +19,6 @@ from workbench.chain.rpc.codec import (
     encode_batch,
     notification,
 )
-from workbench.errors import RpcError
 
 
 def test_public_api_is_exactly_the_exports() -> None:

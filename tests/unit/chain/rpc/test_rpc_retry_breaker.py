@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from workbench.chain.rpc import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy
 from workbench.errors import ConfigError
+from workbench.rpc import BreakerPolicy, BreakerState, CircuitBreaker, RetryPolicy
 
 unit = st.floats(0.0, 1.0, exclude_max=True)
 

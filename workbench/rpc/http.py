@@ -11,8 +11,8 @@ import select
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from workbench.chain.rpc.retry import TransportFault
 from workbench.errors import ConfigError
+from workbench.rpc.retry import TransportFault
 
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 

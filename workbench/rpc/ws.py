@@ -19,16 +19,16 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from workbench.chain.rpc.codec import (
+from workbench.errors import ConfigError, RpcError, RpcTransportError
+from workbench.rpc.codec import (
     MalformedResponse,
     encode,
     loads,
     notification,
     result_or_error,
 )
-from workbench.chain.rpc.retry import RetryPolicy, TransportFault
-from workbench.chain.rpc.subscription import Subscription
-from workbench.errors import ConfigError, RpcError, RpcTransportError
+from workbench.rpc.retry import RetryPolicy, TransportFault
+from workbench.rpc.subscription import Subscription
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ web3.py stays for ABI encoding and contract objects; these clients serve the hot
 
 from __future__ import annotations
 
-from workbench.chain.rpc.breaker import BreakerPolicy, BreakerState, CircuitBreaker
-from workbench.chain.rpc.client import Endpoint, RpcClient
-from workbench.chain.rpc.codec import Call, unwrap_batch
-from workbench.chain.rpc.retry import RetryPolicy
-from workbench.chain.rpc.subscription import Subscription
-from workbench.chain.rpc.ws import WsClient
 from workbench.errors import RpcError, RpcTransportError
+from workbench.rpc.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from workbench.rpc.client import Endpoint, RpcClient
+from workbench.rpc.codec import Call, unwrap_batch
+from workbench.rpc.retry import RetryPolicy
+from workbench.rpc.subscription import Subscription
+from workbench.rpc.ws import WsClient
 
 __all__ = [
     "BreakerPolicy",

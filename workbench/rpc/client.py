@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from workbench.chain.rpc.breaker import BreakerPolicy, CircuitBreaker
-from workbench.chain.rpc.codec import (
+from workbench.errors import ConfigError, RpcError, RpcTransportError
+from workbench.rpc.breaker import BreakerPolicy, CircuitBreaker
+from workbench.rpc.codec import (
     Call,
     MalformedResponse,
     decode,
@@ -23,9 +24,8 @@ from workbench.chain.rpc.codec import (
     encode,
     encode_batch,
 )
-from workbench.chain.rpc.http import HttpTransport
-from workbench.chain.rpc.retry import RetryPolicy, TransportFault
-from workbench.errors import ConfigError, RpcError, RpcTransportError
+from workbench.rpc.http import HttpTransport
+from workbench.rpc.retry import RetryPolicy, TransportFault
 
 T = TypeVar("T")
 
