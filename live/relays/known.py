@@ -1,5 +1,6 @@
-"""Relays by name or URL (``--relay NAME_OR_URL``): a short table of well-known public
-endpoints; anything else is a URL of a Flashbots-compatible relay (the devnet relay, a builder).
+"""Relays by name or URL (``--relay NAME_OR_URL``): the public endpoints each network module
+of ``workbench.networks`` lists; anything else is a URL of a Flashbots-compatible relay (the
+devnet relay, a builder).
 """
 
 from __future__ import annotations
@@ -7,24 +8,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from live.relays.client import BloxrouteRelay, FlashbotsRelay, Relay
 from live.signer import SearcherIdentity
 from workbench.errors import ConfigError
+from workbench.networks import Dialect, networks
 
 __all__ = ["BLOXROUTE_AUTH_ENV", "KNOWN_RELAYS", "relay_from"]
 
-Dialect = Literal["flashbots", "bloxroute"]
-
 KNOWN_RELAYS: Mapping[str, tuple[str, Dialect]] = MappingProxyType(
-    {
-        "flashbots": ("https://relay.flashbots.net", "flashbots"),
-        "flashbots-sepolia": ("https://relay-sepolia.flashbots.net", "flashbots"),
-        "titan": ("https://rpc.titanbuilder.xyz", "flashbots"),
-        "beaverbuild": ("https://rpc.beaverbuild.org", "flashbots"),
-        "bloxroute": ("https://api.blxrbdn.com", "bloxroute"),
-    }
+    {r.name: (r.url, r.dialect) for n in networks() for r in n.relays}
 )
 """name -> (public URL, dialect). Only used when the user names one of them."""
 
