@@ -53,9 +53,9 @@ test-deep: ## The suite with the full differential-test counts (WORKBENCH_DEEP=1
 	@WORKBENCH_DEEP=1 $(MAKE) --no-print-directory test
 
 lint: ## ruff and mypy
-	$(BIN)/ruff check workbench live tests benchmarks
-	$(BIN)/ruff format --check workbench live tests benchmarks
-	$(BIN)/mypy workbench live
+	$(BIN)/ruff check workbench live devnet tests benchmarks
+	$(BIN)/ruff format --check workbench live devnet tests benchmarks
+	$(BIN)/mypy workbench live devnet
 
 backtest: ## Backtest: make backtest [BLOCKS=a-b] [DATASET=dir] [STRATEGY=name] [CONFIG=file.toml] [WORKERS=n]
 	$(BIN)/workbench backtest $(if $(BLOCKS),--blocks $(BLOCKS)) $(if $(DATASET),--dataset $(DATASET)) \

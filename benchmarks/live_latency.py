@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from eth_account import Account
 from web3_live import run_web3_pipeline
 
+from devnet import ensure_default_dataset
 from live.engine import LiveEngine, Searcher, execution_config
 from live.nonces import NonceManager
 from live.relays import FanOut, FlashbotsRelay
@@ -53,7 +54,6 @@ from live.risk import RiskLimits, RiskManager
 from live.signer import SearcherIdentity
 from live.submit import BundleSender
 from workbench.chain.market_spec import DeployedMarket
-from workbench.sources.devnet import ensure_default_dataset
 from workbench.strategy.api import create
 
 BUDGET_MS = 330.0

@@ -29,9 +29,9 @@ from web3.providers import HTTPProvider
 
 from workbench.chain.contracts import contract
 from workbench.chain.market_spec import DeployedMarket
+from workbench.engine.replay_node import replay_node
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet import load_info, replay_anvil
 from workbench.strategy.builtin.cyclic_arb import CyclicArbConfig
 
 PROBE = 10**15  # 0.001 WETH: a cycle that loses here cannot pay for its gas
@@ -67,10 +67,10 @@ def run_web3_script(root: Path, first: int, last: int, cfg: CyclicArbConfig) -> 
     per-block times, eth_calls made."""
     start = time.perf_counter()
     dataset, market = Dataset.open(root), DeployedMarket.load(root / "market.json")
-    genesis = int(load_info(root)["genesis"]["block_number"])
+    genesis = dataset.origin.block_number
     hashes = dict(zip(*dataset.read("blocks").select("number", "hash"), strict=True))
     calls = [0]
-    with replay_anvil(root) as node:
+    with replay_node(dataset) as node:
         # web3.py with its chain-id cache on (one request a call, not two): its fastest calls
         w3 = Web3(HTTPProvider(node.url, cache_allowed_requests=True))
         for block in load_blocks(dataset, genesis + 1, first - 1) if first > genesis + 1 else ():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from devnet import ensure_default_dataset, load_info
 from tests.readme_claims import claim, eth, number
 from workbench.engine.replay import Replay
-from workbench.sources.devnet import ensure_default_dataset, load_info
 from workbench.strategy import create
 
 pytestmark = pytest.mark.e2e

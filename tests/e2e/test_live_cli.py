@@ -34,10 +34,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from devnet import ensure_default_dataset
+from devnet.live_node import DevnetNode
 from workbench.chain.tools import project_root
 from workbench.cli import app
-from workbench.sources.devnet import ensure_default_dataset
-from workbench.sources.devnet.live_node import DevnetNode
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

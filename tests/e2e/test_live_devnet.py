@@ -24,6 +24,8 @@ import pytest
 import sqlalchemy as sa
 from eth_account import Account
 
+from devnet import ensure_default_dataset
+from devnet.live_node import DevnetNode
 from live.engine import LiveEngine, Searcher, execution_config
 from live.nonces import NonceManager
 from live.relays import FanOut, FlashbotsRelay
@@ -33,8 +35,6 @@ from live.submit import BundleSender
 from workbench.chain.abi import decode_result, encode_call
 from workbench.engine.backtest import BacktestRequest, run_backtest
 from workbench.rpc import RetryPolicy, RpcClient
-from workbench.sources.devnet import ensure_default_dataset
-from workbench.sources.devnet.live_node import DevnetNode
 from workbench.strategy.api import create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]

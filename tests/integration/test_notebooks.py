@@ -12,8 +12,8 @@ import pytest
 from ipykernel.kernelspec import install
 from nbclient import NotebookClient
 
+from devnet import DevnetConfig, generate
 from workbench.engine.params import load_params
-from workbench.sources.devnet import DevnetConfig, generate
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 KERNEL = "workbench-test"

@@ -134,6 +134,10 @@ class MarketSpec(_Frozen):
         return self
 
 
+MARKET_FILE = "market.json"
+"""A dataset's market (a ``DeployedMarket`` as JSON): the pools its replay watches."""
+
+
 class DeployedMarket(_Frozen):
     """Addresses of everything ``deploy_market`` created."""
 

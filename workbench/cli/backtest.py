@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from workbench.chain.tools import project_root
-from workbench.cli.common import app, console, fail, progress_bar
+from workbench.cli.common import app, console, dataset_or_default, fail, progress_bar
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.sources.ingest import parse_block_range
 
@@ -46,16 +46,6 @@ def _config(path: Path | None) -> tuple[str | None, dict[str, Any]]:
     if name is not None and not isinstance(name, str):
         fail(f"{path}: strategy must be a name, got {name!r}")
     return name, data
-
-
-def dataset_or_default(dataset: Path | None) -> Path:
-    """``dataset``, else the devnet default (built on first use)."""
-    if dataset is not None:
-        return dataset
-    from workbench.sources.devnet import ensure_default_dataset
-
-    console.print("dataset: the devnet default (building it if missing)")
-    return ensure_default_dataset()
 
 
 def _report_path(run_id: int) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -45,3 +46,20 @@ def progress_bar() -> Progress:
         console=console,
         transient=True,
     )
+
+
+DEFAULT_DATASET_GROUP = "workbench.default_dataset"
+"""Entry points that provide the dataset used when no --dataset is given (the devnet's)."""
+
+
+def dataset_or_default(dataset: Path | None) -> Path:
+    """``dataset``, else the embedded default: the dataset an installed provider builds on
+    first use (``devnet`` registers the devnet default)."""
+    if dataset is not None:
+        return dataset
+    providers = sorted(entry_points(group=DEFAULT_DATASET_GROUP), key=lambda e: e.name)
+    if not providers:
+        fail("no --dataset given and no default dataset is installed; pass --dataset DIR")
+    console.print(f"dataset: the {providers[0].name} default (building it if missing)")
+    path: Path = providers[0].load()()
+    return path

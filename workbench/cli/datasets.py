@@ -76,7 +76,8 @@ def show(path: Annotated[Path, typer.Argument(help="dataset folder")]) -> None:
         size = sum((path / p.path).stat().st_size for p in parts)
         table.add_row(name, f"{ds.rows(name):,}", str(len(parts)), f"{size:,}")
     console.print(
-        f"chain id {summary['chain_id']}, blocks {_range(ds)}, source {summary['source']}"
+        f"chain id {summary['chain_id']}, blocks {_range(ds)}, source {summary['source']}, "
+        f"replays from {summary['origin']}"
     )
     console.print(f"created {summary['created_at']} by workbench {summary['workbench_version']}")
     console.print(table)

@@ -15,9 +15,8 @@ from workbench.cli.backtest import (
     DatasetOption,
     _blocks,
     _config,
-    dataset_or_default,
 )
-from workbench.cli.common import app, console, fail, progress_bar
+from workbench.cli.common import app, console, dataset_or_default, fail, progress_bar
 from workbench.errors import WorkbenchError
 
 

@@ -23,8 +23,9 @@ from typing import Any
 
 from workbench.chain.anvil import Anvil
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.market_spec import DeployedMarket
+from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
 from workbench.engine.fidelity import Fidelity, compare
+from workbench.engine.replay_node import replay_node
 from workbench.engine.searcher import install_searcher
 from workbench.engine.slot import TOP_OF_BLOCK, Slot
 from workbench.errors import DatasetError
@@ -38,13 +39,11 @@ from workbench.rpc import unwrap_batch
 from workbench.scoring.competition import Outcome, find_competitor, judge
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet.rebuild import load_info, replay_anvil
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv, PendingTx
 from workbench.strategy.intents import ArbIntent
 from workbench.strategy.models import WinModel
 
-MARKET_FILE = "market.json"
 DEFAULT_CAPITAL = 100 * 10**18  # WETH in our Executor
 
 
@@ -96,7 +95,8 @@ def pending_from_row(tx: Mapping[str, Any], first_seen_ms: int | None) -> Pendin
 
 
 class Replay:
-    """A replay of a devnet dataset's blocks with one strategy on one Anvil."""
+    """A replay of a dataset's blocks with one strategy on one Anvil, started from the
+    dataset's origin."""
 
     def __init__(
         self,
@@ -111,9 +111,8 @@ class Replay:
         self.capital = capital
         self.inclusion = inclusion
         self.dataset = Dataset.open(self.root)
-        self.info = load_info(self.root)
-        self.market = DeployedMarket.load(self.root / MARKET_FILE)
-        self.genesis_block = int(self.info["genesis"]["block_number"])
+        self.market = load_market(self.root)
+        self.genesis_block = self.dataset.origin.block_number  # the state replays start from
 
     def check_range(self, first: int, last: int) -> None:
         held = self.dataset.block_range
@@ -127,7 +126,7 @@ class Replay:
 
     @contextmanager
     def _node(self, first: int) -> Iterator[Anvil]:
-        with replay_anvil(self.root) as node:
+        with replay_node(self.dataset) as node:
             for block in (
                 load_blocks(self.dataset, self.genesis_block + 1, first - 1)
                 if first > self.genesis_block + 1
@@ -252,6 +251,17 @@ class Replay:
                 )
             )
         return result, moved
+
+
+def load_market(root: Path) -> DeployedMarket:
+    """The market a dataset's replay watches (its ``market.json``)."""
+    path = root / MARKET_FILE
+    if not path.is_file():
+        raise DatasetError(
+            f"{root} has no {MARKET_FILE}: the replay needs the market to watch (its pools "
+            "and tokens, as written by `workbench devnet generate`)"
+        )
+    return DeployedMarket.load(path)
 
 
 def _last_log(events: list[Any], tx_index: int, address: str) -> int:

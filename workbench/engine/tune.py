@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.chain.market_spec import DeployedMarket
 from workbench.engine.backtest import BacktestRequest, OnBlock, block_range, run_backtest
 from workbench.engine.params import Params, config_of
-from workbench.engine.replay import MARKET_FILE
+from workbench.engine.replay import load_market
 from workbench.errors import ConfigError
 from workbench.report.run_report import report_inputs
 from workbench.scoring.inclusion import InclusionModel, Sample
@@ -242,7 +241,7 @@ def tune(req: TuneRequest, progress: Progress | None = None) -> TuneResult:
     if MODEL_ATTR in study.user_attrs:
         model = InclusionModel.from_json(study.user_attrs[MODEL_ATTR])
     else:
-        weth = DeployedMarket.load(req.dataset / MARKET_FILE).weth
+        weth = load_market(req.dataset).weth
         model = fit_inclusion(req, train_rows, train, weth)
         study.set_user_attr(MODEL_ATTR, model.to_json())
         study.set_user_attr("baseline", baseline)

@@ -27,6 +27,7 @@ import polars as pl
 
 from workbench import __version__
 from workbench.errors import DatasetError
+from workbench.sources.origin import ForkOrigin, Origin, origin_of
 from workbench.sources.schema import BLOCK_TABLES, REQUIRED, SCHEMA_VERSION, TABLES, empty
 
 MANIFEST = "manifest.json"
@@ -92,8 +93,11 @@ class Dataset:
     # ---- creating and opening ----------------------------------------------------------
 
     @classmethod
-    def create(cls, root: Path | str, *, chain_id: int, source: str) -> Dataset:
-        """A new, empty dataset at ``root`` (which must not hold one already)."""
+    def create(
+        cls, root: Path | str, *, chain_id: int, source: str, origin: Origin | None = None
+    ) -> Dataset:
+        """A new, empty dataset at ``root`` (which must not hold one already); its replay
+        starts from ``origin`` (default: a fork of the chain before its first block)."""
         root = Path(root)
         if (root / MANIFEST).exists():
             raise DatasetError(
@@ -105,6 +109,7 @@ class Dataset:
             "schema_version": SCHEMA_VERSION,
             "chain_id": chain_id,
             "source": source,
+            "origin": origin.to_json() if origin is not None else {"kind": ForkOrigin.kind},
             "block_range": None,
             "created_at": now,
             "updated_at": now,
@@ -160,6 +165,11 @@ class Dataset:
     @property
     def source(self) -> str:
         return str(self.manifest["source"])
+
+    @property
+    def origin(self) -> Origin:
+        """Where a replay of this dataset starts (see ``workbench.sources.origin``)."""
+        return origin_of(self.manifest, str(self.root))
 
     @property
     def block_range(self) -> tuple[int, int] | None:
@@ -315,6 +325,7 @@ class Dataset:
             "path": str(self.root),
             "chain_id": self.chain_id,
             "source": self.source,
+            "origin": self.manifest.get("origin", {"kind": "fork"})["kind"],
             "block_range": self.block_range,
             "rows": {t: self.rows(t) for t in TABLES},
             "files": sum(len(self.parts(t)) for t in TABLES),

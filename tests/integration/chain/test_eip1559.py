@@ -9,10 +9,10 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devnet import ensure_default_dataset
 from tests.conftest import mainnet_sample
 from workbench.chain.eip1559 import next_base_fee
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet import ensure_default_dataset
 
 
 def test_mainnet_17173050_follows_from_17173049() -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from devnet.config import DevnetConfig
+from devnet.generator import generate
 from workbench.cli import app
 from workbench.engine.backtest import BacktestRequest, run_backtest
-from workbench.sources.devnet.config import DevnetConfig
-from workbench.sources.devnet.generator import generate
 from workbench.store import (
     StoreError,
     block_rows,

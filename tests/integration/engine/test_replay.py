@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from devnet.config import DevnetConfig
+from devnet.generator import generate
 from workbench.engine.replay import Replay
 from workbench.errors import DatasetError
-from workbench.sources.devnet.config import DevnetConfig
-from workbench.sources.devnet.generator import generate
 from workbench.strategy import create
 
 BLOCKS = 40

@@ -15,12 +15,12 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
+from devnet import ensure_default_dataset
 from workbench.cli import app
 from workbench.engine.params import load_params, save_params
 from workbench.engine.tune import TuneRequest, TuneResult, tune
 from workbench.report.tables import eth
 from workbench.report.tuning import write_tuning_report
-from workbench.sources.devnet import ensure_default_dataset
 from workbench.store import open_store
 
 ROOT = Path(__file__).resolve().parents[3]

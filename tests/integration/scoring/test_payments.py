@@ -11,6 +11,9 @@ import polars as pl
 import pytest
 from eth_utils import keccak
 
+from devnet import ensure_default_dataset
+from devnet.config import DEFAULT_BOTS
+from devnet.rebuild import load_info
 from tests import readme_claims
 from tests.conftest import mainnet_sample
 from workbench.chain.market_spec import DeployedMarket
@@ -18,9 +21,6 @@ from workbench.execution.simulate import WETH_WITHDRAWAL
 from workbench.market.events import SWAP_V2, SWAP_V3
 from workbench.scoring.payments import TRANSFER, Payment, cyclic_gain, searcher_payments, swap_count
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet import ensure_default_dataset
-from workbench.sources.devnet.config import DEFAULT_BOTS
-from workbench.sources.devnet.rebuild import load_info
 from workbench.sources.importers import import_ethereum_etl
 
 # ---- the devnet default: its two bots ---------------------------------------------------

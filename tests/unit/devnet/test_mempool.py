@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
+from devnet.keys import agent_account
+from devnet.mempool import Mempool, PendingTx, builder_order, sign
+from devnet.trades import Trade
 from workbench.chain.eip1559 import next_base_fee
-from workbench.sources.devnet.keys import agent_account
-from workbench.sources.devnet.mempool import Mempool, PendingTx, builder_order, sign
-from workbench.sources.devnet.trades import Trade
 
 GWEI = 10**9
 NO_TRADE = Trade(hops=(), amount_in=1, min_out=1, via="router02")

@@ -1,28 +1,20 @@
-"""Replaying a devnet history: load its genesis state into a fresh Anvil, send each block's
-raw transactions in their recorded order, mine at the recorded timestamp, and compare hashes.
-
-``replay_anvil`` is the starting point for any replay (the backtest's too): an Anvil at the
-genesis head, configured as the generator's was (chain id, hardfork, gas limit, coinbase,
-in-order inclusion, no automine).
-"""
+"""Replaying a devnet history: load its genesis state into a fresh Anvil (the dataset's
+origin, as every replay starts), send each block's raw transactions in their recorded order,
+mine at the recorded timestamp, and compare hashes."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.chain.anvil import Anvil, AnvilConfig
+from devnet.config import DevnetError
+from devnet.generator import DEVNET_FILE
+from workbench.engine.replay_node import replay_node
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet.config import DevnetError
-from workbench.sources.devnet.generator import DEVNET_FILE
-from workbench.sources.devnet.setup import read_genesis
 
 
 def load_info(root: Path | str) -> dict[str, Any]:
@@ -34,42 +26,6 @@ def load_info(root: Path | str) -> dict[str, Any]:
     if not info.get("complete"):
         raise DevnetError(f"{root} holds an unfinished devnet; generate it again")
     return info
-
-
-def replay_config(info: dict[str, Any], genesis_json: Path) -> AnvilConfig:
-    """Anvil's options to continue the chain from the genesis state at ``genesis_json``."""
-    chain = info["chain"]
-    return AnvilConfig(
-        chain_id=chain["chain_id"],
-        timestamp=chain["genesis_timestamp"],  # else Anvil's clock starts at the wall clock
-        hardfork=chain["hardfork"],
-        gas_limit=chain["block_gas_limit"],
-        mining="none",
-        order="fifo",
-        load_state=genesis_json,
-    )
-
-
-@contextmanager
-def replay_anvil(root: Path | str) -> Iterator[Anvil]:
-    """An Anvil at the devnet's genesis head (checked by hash); stopped on exit."""
-    root = Path(root)
-    info = load_info(root)
-    fd, name = tempfile.mkstemp(prefix="devnet-genesis-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(read_genesis(root / info["genesis"]["state"]))
-        with Anvil(replay_config(info, Path(name))) as node:
-            node.rpc.call("anvil_setCoinbase", [info["chain"]["coinbase"]])
-            head = node.rpc.call("eth_getBlockByNumber", ["latest", False])
-            if head["hash"] != info["genesis"]["block_hash"]:
-                raise DevnetError(
-                    f"the genesis state loads to block {int(head['number'], 16)} {head['hash']}, "
-                    f"not {info['genesis']['block_hash']}: the genesis file or Anvil differs"
-                )
-            yield node
-    finally:
-        Path(name).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +59,7 @@ def rebuild(
         if raw is None:
             raise DevnetError(f"transaction {tx_hash} in block {number} has no raw bytes")
         raws[number].append(raw)
-    with replay_anvil(root) as node:
+    with replay_node(dataset) as node:
         for i, block in enumerate(recorded, 1):
             number = block["number"]
             for raw in raws[number]:

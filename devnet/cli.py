@@ -1,4 +1,6 @@
-"""`workbench devnet generate` / `rebuild`: deterministic devnet histories on a local Anvil."""
+"""`workbench devnet generate` / `rebuild` / `up`: deterministic devnet histories on a local
+Anvil, and the devnet played live. Registered on the workbench's command line through the
+``workbench.commands`` entry point (the workbench never imports ``devnet``)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from workbench.cli.common import app, console, fail
-from workbench.sources.devnet.config import DEFAULT_BLOCKS, DEFAULT_SEED
+from devnet.config import DEFAULT_BLOCKS, DEFAULT_SEED
+from workbench.cli.common import console, fail
 
 devnet_app = typer.Typer(
     help="Deterministic devnet histories on a local Anvil.", no_args_is_help=True
 )
-app.add_typer(devnet_app, name="devnet")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(devnet_app, name="devnet")
 
 
 def _bar() -> Progress:
@@ -41,9 +46,9 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="replace a non-empty OUT")] = False,
 ) -> None:
     """Deploy the default market on Anvil, simulate traders and bots, write the dataset."""
+    from devnet import DevnetConfig
+    from devnet import generate as run
     from workbench.errors import WorkbenchError
-    from workbench.sources.devnet import DevnetConfig
-    from workbench.sources.devnet import generate as run
 
     try:
         config = DevnetConfig(seed=seed, blocks=blocks)
@@ -87,8 +92,8 @@ def rebuild(
     ] = None,
 ) -> None:
     """Replay the history from its genesis state on a fresh Anvil; check every block hash."""
+    from devnet import rebuild as replay
     from workbench.errors import WorkbenchError
-    from workbench.sources.devnet import rebuild as replay
 
     try:
         with _bar() as bar:
@@ -149,14 +154,14 @@ def up(
     """Run the devnet live: its recorded traders on a wall clock, and a local builder relay."""
     import json
 
-    from workbench.cli.backtest import dataset_or_default
+    from devnet.default import ensure_default_dataset
+    from devnet.live_node import DevnetNode
     from workbench.errors import WorkbenchError
     from workbench.files import write_atomically
-    from workbench.sources.devnet.live_node import DevnetNode
 
     try:
         node = DevnetNode(
-            dataset_or_default(dataset),
+            dataset or ensure_default_dataset(),
             block_time=block_time,
             first_block=from_block,
             searchers=searcher or (),

@@ -28,13 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.chain.anvil import Anvil, AnvilConfig
-from workbench.chain.executor_install import install_executor
-from workbench.chain.market_spec import DeployedMarket
-from workbench.errors import DatasetError, RpcError, WorkbenchError
-from workbench.sources.block_view import BlockData, load_blocks
-from workbench.sources.dataset import Dataset
-from workbench.sources.devnet.builder import (
+from devnet.builder import (
     Selection,
     Slot,
     Trial,
@@ -42,11 +36,18 @@ from workbench.sources.devnet.builder import (
     trial,
     tx_hash,
 )
-from workbench.sources.devnet.config import DevnetError
-from workbench.sources.devnet.generator import MARKET_FILE
-from workbench.sources.devnet.rebuild import load_info, replay_config
-from workbench.sources.devnet.relay_server import CallRequest, RelayServer
-from workbench.sources.devnet.setup import read_genesis, write_genesis
+from devnet.config import DevnetError
+from devnet.rebuild import load_info
+from devnet.relay_server import CallRequest, RelayServer
+from devnet.setup import read_genesis, write_genesis
+from workbench.chain.anvil import Anvil, AnvilConfig
+from workbench.chain.executor_install import install_executor
+from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
+from workbench.engine.replay_node import genesis_config
+from workbench.errors import DatasetError, RpcError, WorkbenchError
+from workbench.sources.block_view import BlockData, load_blocks
+from workbench.sources.dataset import Dataset
+from workbench.sources.origin import GenesisOrigin
 from workbench.types import address
 
 EXECUTORS_FROM = 0xE8EC0800  # searcher i's Executor is installed at 0x…e8ec0801 + i
@@ -192,8 +193,13 @@ class DevnetNode:
     def _start(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="devnet-live-"))
         genesis = self._tmp / "genesis.json"
-        genesis.write_bytes(read_genesis(self.root / self.info["genesis"]["state"]))
-        config = dataclasses.replace(replay_config(self.info, genesis), port=self._rpc_port)
+        origin = self.dataset.origin
+        if not isinstance(origin, GenesisOrigin):
+            raise DevnetError(f"{self.root} is not a devnet history: it has no genesis state")
+        genesis.write_bytes(origin.state_bytes(self.root))
+        config = dataclasses.replace(
+            genesis_config(self.dataset, origin, genesis), port=self._rpc_port
+        )
         self._node = node = Anvil(config).start()
         self._rpc_port = node._require_port()
         self._check_head(self.info["genesis"]["block_hash"])

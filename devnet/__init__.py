@@ -3,13 +3,12 @@
 ``generate(dir, DevnetConfig(seed=..., blocks=...))`` deploys the default market (real
 Uniswap V2/V3 bytecode, a V2 fork, seven tokens), runs noise traders, informed traders and
 arbitrage bots through a simulated mempool, and writes a dataset plus its genesis state;
-``rebuild(dir)`` replays it from the genesis and checks every block hash; ``replay_anvil(dir)``
-is an Anvil at the genesis head for other replays.
+``rebuild(dir)`` replays it from the genesis and checks every block hash.
 """
 
 from __future__ import annotations
 
-from workbench.sources.devnet.config import (
+from devnet.config import (
     DEFAULT_BLOCKS,
     DEFAULT_SEED,
     BotParams,
@@ -18,9 +17,9 @@ from workbench.sources.devnet.config import (
     InformedParams,
     NoiseParams,
 )
-from workbench.sources.devnet.default import default_dataset_path, ensure_default_dataset
-from workbench.sources.devnet.generator import generate
-from workbench.sources.devnet.rebuild import Rebuilt, load_info, rebuild, replay_anvil
+from devnet.default import default_dataset_path, ensure_default_dataset
+from devnet.generator import generate
+from devnet.rebuild import Rebuilt, load_info, rebuild
 
 __all__ = [
     "DEFAULT_BLOCKS",
@@ -36,5 +35,4 @@ __all__ = [
     "generate",
     "load_info",
     "rebuild",
-    "replay_anvil",
 ]

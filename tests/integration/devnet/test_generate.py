@@ -15,10 +15,7 @@ import pytest
 from eth_utils import keccak
 from typer.testing import CliRunner
 
-from workbench.chain.market_spec import DeployedMarket
-from workbench.cli import app
-from workbench.sources.dataset import Dataset
-from workbench.sources.devnet import (
+from devnet import (
     DevnetConfig,
     DevnetError,
     generate,
@@ -26,8 +23,11 @@ from workbench.sources.devnet import (
     load_info,
     rebuild,
 )
-from workbench.sources.devnet import default as default_module
-from workbench.sources.devnet.keys import agent_account
+from devnet import default as default_module
+from devnet.keys import agent_account
+from workbench.chain.market_spec import DeployedMarket
+from workbench.cli import app
+from workbench.sources.dataset import Dataset
 
 BLOCKS = 30
 runner = CliRunner()
@@ -110,8 +110,9 @@ def test_rebuild_names_the_first_block_that_differs(devnet: Path, tmp_path: Path
     copy = tmp_path / "copy"
     shutil.copytree(devnet, copy)
     info = json.loads((copy / "devnet.json").read_text())
-    info["chain"]["coinbase"] = "0x" + "99" * 20
-    (copy / "devnet.json").write_text(json.dumps(info))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["origin"]["coinbase"] = "0x" + "99" * 20  # where the replay starts mining
+    (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DevnetError, match=f"block {info['blocks'][0]} rebuilt as"):
         rebuild(copy, blocks=3)
 

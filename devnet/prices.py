@@ -13,9 +13,9 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from devnet.keys import stream
+from devnet.spec import FACTOR, SYMBOLS, VOL_TICKS, initial_tick
 from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
-from workbench.sources.devnet.keys import stream
-from workbench.sources.devnet.spec import FACTOR, SYMBOLS, VOL_TICKS, initial_tick
 
 _Q192 = 1 << 192
 

@@ -26,6 +26,8 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from devnet import ensure_default_dataset
+from devnet.live_node import DevnetNode
 from live.relays import (
     BundleRequest,
     FlashbotsRelay,
@@ -42,8 +44,6 @@ from workbench.errors import WorkbenchError
 from workbench.rpc import RetryPolicy, RpcClient, RpcTransportError, WsClient
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet import ensure_default_dataset
-from workbench.sources.devnet.live_node import DevnetNode
 
 FIRST = 600
 GWEI = 10**9

@@ -15,16 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import isqrt, sqrt
 
+from devnet.config import InformedParams, NoiseParams
+from devnet.mempool import PendingTx, sign
+from devnet.prices import ReferencePrices
+from devnet.setup import Agent
+from devnet.spec import SYMBOLS, PoolInfo
+from devnet.trades import Hop, PoolState, Trade, Via, calldata, run
 from workbench.chain.market_spec import DeployedMarket
 from workbench.errors import MarketError
 from workbench.market.uniswap_v2 import FEE_DENOMINATOR, UniswapV2Pool
 from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio
-from workbench.sources.devnet.config import InformedParams, NoiseParams
-from workbench.sources.devnet.mempool import PendingTx, sign
-from workbench.sources.devnet.prices import ReferencePrices
-from workbench.sources.devnet.setup import Agent
-from workbench.sources.devnet.spec import SYMBOLS, PoolInfo
-from workbench.sources.devnet.trades import Hop, PoolState, Trade, Via, calldata, run
 
 _VIA: dict[str, Via] = {"uniswap": "router02", "v3": "swaprouter", "forkswap": "executor"}
 _MWEI = 10**6

@@ -3,7 +3,8 @@
 The output is built in a hidden sibling directory and renamed into place when complete, so an
 interrupted run leaves no half dataset (and the next run clears the leftover). Layout::
 
-    DIR/manifest.json, blocks/ transactions/ receipts/ logs/ mempool/   the dataset
+    DIR/manifest.json, blocks/ transactions/ receipts/ logs/ mempool/   the dataset (its
+                                origin: the genesis state below, with its head)
     DIR/genesis/state.json.gz   Anvil's state after setup: load it, then replay the blocks
     DIR/market.json             addresses of the deployed market (DeployedMarket)
     DIR/devnet.json             seed, parameters, agents, genesis head and statistics
@@ -20,14 +21,16 @@ from typing import Any
 
 import polars as pl
 
+from devnet.config import DevnetConfig, DevnetError
+from devnet.history import History, MinedBlock
+from devnet.keys import coinbase
+from devnet.setup import GENESIS_FILE, Genesis, setup_chain
+from devnet.spec import default_market, pool_registry
 from workbench import __version__
 from workbench.chain.anvil import Anvil, AnvilConfig
+from workbench.chain.market_spec import MARKET_FILE
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet.config import DevnetConfig, DevnetError
-from workbench.sources.devnet.history import History, MinedBlock
-from workbench.sources.devnet.keys import coinbase
-from workbench.sources.devnet.setup import GENESIS_FILE, Genesis, setup_chain
-from workbench.sources.devnet.spec import default_market, pool_registry
+from workbench.sources.origin import GenesisOrigin
 from workbench.sources.rpc_convert import (
     block_row,
     frame,
@@ -39,7 +42,6 @@ from workbench.sources.rpc_convert import (
 from workbench.sources.schema import BLOCK_TABLES
 
 DEVNET_FILE = "devnet.json"
-MARKET_FILE = "market.json"
 FORMAT = 1
 _CHUNK = 100  # blocks per dataset append
 _SETUP_GAS_LIMIT = 30_000_000  # deployments need more than the devnet's block gas limit
@@ -89,7 +91,12 @@ def _build(tmp: Path, config: DevnetConfig, progress: Progress | None) -> dict[s
     with Anvil(generation_anvil(config)) as node:
         genesis = setup_chain(node, spec, config, tmp)
         history = History(node, config, genesis, pool_registry(spec, genesis.market))
-        dataset = Dataset.create(tmp, chain_id=config.chain_id, source="devnet")
+        dataset = Dataset.create(
+            tmp,
+            chain_id=config.chain_id,
+            source="devnet",
+            origin=genesis_origin(config, genesis, tmp),
+        )
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in BLOCK_TABLES}
         for i in range(1, config.blocks + 1):
             _add_rows(rows, history.step(), history)
@@ -109,6 +116,20 @@ def _build(tmp: Path, config: DevnetConfig, progress: Progress | None) -> dict[s
     info = _describe(config, genesis, history, tmp, coinbase_balance)
     (tmp / DEVNET_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return info
+
+
+def genesis_origin(config: DevnetConfig, genesis: Genesis, root: Path) -> GenesisOrigin:
+    """Where a replay of the history starts: the state written at the end of the setup."""
+    return GenesisOrigin(
+        state=GENESIS_FILE,
+        sha256=hashlib.sha256((root / GENESIS_FILE).read_bytes()).hexdigest(),
+        block_number=genesis.number,
+        block_hash=genesis.hash,
+        hardfork=config.hardfork,
+        timestamp=config.genesis_timestamp,
+        gas_limit=config.block_gas_limit,
+        coinbase=coinbase(config.seed),
+    )
 
 
 def _add_rows(rows: dict[str, list[dict[str, Any]]], mined: MinedBlock, history: History) -> None:

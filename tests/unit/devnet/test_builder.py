@@ -9,18 +9,18 @@ from typing import Any, cast
 import pytest
 from eth_account import Account
 
-from live.relays import BundleRequest, MevShareBundle, MevShareHash, MevShareTx
-from live.relays.client import _call_bundle_result
-from workbench.chain.anvil_control import AnvilControl
-from workbench.sources.devnet import builder
-from workbench.sources.devnet.builder import Bundle, Slot, Trial, TxResult, select_bundles
-from workbench.sources.devnet.relay_server import (
+from devnet import builder
+from devnet.builder import Bundle, Slot, Trial, TxResult, select_bundles
+from devnet.relay_server import (
     CallRequest,
     InvalidParams,
     RelayServer,
     UnknownMethod,
     call_bundle_result,
 )
+from live.relays import BundleRequest, MevShareBundle, MevShareHash, MevShareTx
+from live.relays.client import _call_bundle_result
+from workbench.chain.anvil_control import AnvilControl
 
 KEY = Account.from_key("0x" + "33" * 32)
 SLOT = Slot(10, 1_000, "0x" + "c0" * 20)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import statistics
 
-from workbench.sources.devnet.keys import stream
-from workbench.sources.devnet.prices import ReferencePrices, reference_path, standard_draw
-from workbench.sources.devnet.spec import SYMBOLS, initial_tick, units
+from devnet.keys import stream
+from devnet.prices import ReferencePrices, reference_path, standard_draw
+from devnet.spec import SYMBOLS, initial_tick, units
 
 # The reference ticks after 300 blocks of seed 1. Every draw is exact IEEE arithmetic, so this
 # holds on every machine; if it changes, every devnet history with seed 1 changes too.

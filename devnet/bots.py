@@ -13,16 +13,16 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from devnet.agents import Slot, Trader
+from devnet.config import BotParams
+from devnet.mempool import Mempool, PendingTx, builder_order
+from devnet.spec import PoolInfo
+from devnet.trades import Hop, PoolState, Trade
+from devnet.trades import simulate as apply_trade
 from workbench.chain.market_spec import DeployedMarket
 from workbench.errors import MarketError
 from workbench.market.graph import Cycle, find_cycles
 from workbench.market.sizing import optimal_input, simulate
-from workbench.sources.devnet.agents import Slot, Trader
-from workbench.sources.devnet.config import BotParams
-from workbench.sources.devnet.mempool import Mempool, PendingTx, builder_order
-from workbench.sources.devnet.spec import PoolInfo
-from workbench.sources.devnet.trades import Hop, PoolState, Trade
-from workbench.sources.devnet.trades import simulate as apply_trade
 
 PROBE_WEI = 10**15
 """A cycle that loses on 0.001 WETH cannot win on more (profit is concave in the input)."""

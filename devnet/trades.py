@@ -12,12 +12,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 
+from devnet.spec import PoolInfo
 from workbench.chain.abi import encode_call
 from workbench.chain.market_spec import WETH, DeployedMarket
 from workbench.errors import MarketError
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.market.v3.state import UniswapV3State
-from workbench.sources.devnet.spec import PoolInfo
 
 PoolState = UniswapV2Pool | UniswapV3State
 Via = Literal["router02", "swaprouter", "executor"]

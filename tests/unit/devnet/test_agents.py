@@ -7,17 +7,17 @@ from types import MappingProxyType
 
 import pytest
 
+from devnet.agents import Routes, Slot, amount_to_price, noise_orders, pool_tick
+from devnet.config import NoiseParams
+from devnet.keys import stream
+from devnet.prices import ReferencePrices
+from devnet.spec import PoolInfo, initial_tick, units
+from devnet.trades import Hop, PoolState, Trade, calldata, simulate
 from workbench.chain.abi import selector
 from workbench.chain.market_spec import DeployedMarket
 from workbench.market.uniswap_v2 import UniswapV2Pool
 from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
-from workbench.sources.devnet.agents import Routes, Slot, amount_to_price, noise_orders, pool_tick
-from workbench.sources.devnet.config import NoiseParams
-from workbench.sources.devnet.keys import stream
-from workbench.sources.devnet.prices import ReferencePrices
-from workbench.sources.devnet.spec import PoolInfo, initial_tick, units
-from workbench.sources.devnet.trades import Hop, PoolState, Trade, calldata, simulate
 
 WETH_ADDR, USDC_ADDR = "0x" + "11" * 20, "0x" + "ee" * 20  # WETH sorts first: token0
 V2 = PoolInfo("0x" + "a2" * 20, "uniswap", "WETH", "USDC", 3000, WETH_ADDR, USDC_ADDR)

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
+from devnet.builder import HASH_LENGTH, Bundle, Trial, bundle_hash, tx_hash
 from workbench.chain.flashbots import HEADER, BadSignature, verify_flashbots_signature
 from workbench.errors import WorkbenchError
-from workbench.sources.devnet.builder import HASH_LENGTH, Bundle, Trial, bundle_hash, tx_hash
 
 
 class InvalidParams(WorkbenchError, ValueError):

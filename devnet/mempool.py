@@ -11,7 +11,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from workbench.sources.devnet.trades import Trade
+from devnet.trades import Trade
 
 
 @dataclass(slots=True, kw_only=True)

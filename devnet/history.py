@@ -10,20 +10,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from devnet.agents import Routes, Slot, Trader, informed_order, noise_orders
+from devnet.bots import Bot
+from devnet.config import DevnetConfig, DevnetError
+from devnet.keys import stream
+from devnet.mempool import Mempool, PendingTx
+from devnet.prices import reference_path
+from devnet.setup import Genesis
+from devnet.spec import PoolInfo
+from devnet.trades import PoolState, simulate
 from workbench.chain.anvil import Anvil
 from workbench.chain.eip1559 import next_base_fee
 from workbench.market.events import V2Swap, V3Swap, decode_log
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.market_state import next_state
-from workbench.sources.devnet.agents import Routes, Slot, Trader, informed_order, noise_orders
-from workbench.sources.devnet.bots import Bot
-from workbench.sources.devnet.config import DevnetConfig, DevnetError
-from workbench.sources.devnet.keys import stream
-from workbench.sources.devnet.mempool import Mempool, PendingTx
-from workbench.sources.devnet.prices import reference_path
-from workbench.sources.devnet.setup import Genesis
-from workbench.sources.devnet.spec import PoolInfo
-from workbench.sources.devnet.trades import PoolState, simulate
 
 
 @dataclass(slots=True)

@@ -16,16 +16,16 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from devnet.config import GWEI, DevnetConfig, DevnetError
+from devnet.keys import agent_account, coinbase
+from devnet.mempool import sign
+from devnet.spec import SYMBOLS, units
 from workbench.chain.abi import encode_call, encode_deploy
 from workbench.chain.anvil import Anvil
 from workbench.chain.contracts import artifact
 from workbench.chain.deploy import MAX_UINT256, deploy_market
 from workbench.chain.market_spec import WETH, DeployedMarket, MarketSpec
 from workbench.chain.transact import Receipt, Sender
-from workbench.sources.devnet.config import GWEI, DevnetConfig, DevnetError
-from workbench.sources.devnet.keys import agent_account, coinbase
-from workbench.sources.devnet.mempool import sign
-from workbench.sources.devnet.spec import SYMBOLS, units
 from workbench.types import address
 
 GENESIS_FILE = "genesis/state.json.gz"

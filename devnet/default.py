@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from devnet.config import DevnetConfig, DevnetError
+from devnet.generator import Progress, generate
+from devnet.rebuild import load_info
 from workbench.chain.tools import project_root
 from workbench.errors import DatasetError
 from workbench.sources.dataset import Dataset
-from workbench.sources.devnet.config import DevnetConfig, DevnetError
-from workbench.sources.devnet.generator import Progress, generate
-from workbench.sources.devnet.rebuild import load_info
+from workbench.sources.origin import GenesisOrigin
 
 
 def default_dataset_path() -> Path:
@@ -22,10 +23,11 @@ def is_current(root: Path, config: DevnetConfig) -> bool:
     """Whether ``root`` holds a finished, intact devnet generated with ``config``."""
     try:
         info = load_info(root)
-        Dataset.open(root)
+        origin = Dataset.open(root).origin  # made before origins were written: rebuild it
     except (DevnetError, DatasetError, OSError, ValueError):
         return False
-    return bool(info.get("config") == json.loads(json.dumps(config.to_json())))
+    same = info.get("config") == json.loads(json.dumps(config.to_json()))
+    return same and isinstance(origin, GenesisOrigin)
 
 
 def ensure_default_dataset(progress: Progress | None = None) -> Path:
