@@ -31,8 +31,8 @@ from workbench.chain.market_spec import (
     V3PositionSpec,
 )
 from workbench.market.fetch import fetch_pool_state
-from workbench.market.v3.state import UniswapV3State
-from workbench.market.v3.swap import swap
+from workbench.market.uniswap_v3 import UniswapV3State
+from workbench.market.uniswap_v3.swap import swap
 from workbench.rpc import RpcClient
 
 E18 = 10**18

@@ -24,7 +24,7 @@ from devnet.trades import Hop, PoolState, Trade, Via, calldata, run
 from workbench.chain.market_spec import DeployedMarket
 from workbench.errors import MarketError
 from workbench.market.uniswap_v2 import FEE_DENOMINATOR, UniswapV2Pool
-from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio
+from workbench.market.uniswap_v3.tick_math import get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio
 
 _VIA: dict[str, Via] = {"uniswap": "router02", "v3": "swaprouter", "forkswap": "executor"}
 _MWEI = 10**6

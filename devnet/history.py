@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from devnet.agents import Routes, Slot, Trader, informed_order, noise_orders
 from devnet.bots import Bot
@@ -21,9 +21,11 @@ from devnet.spec import PoolInfo
 from devnet.trades import PoolState, simulate
 from workbench.chain.anvil import Anvil
 from workbench.chain.eip1559 import next_base_fee
-from workbench.market.events import V2Swap, V3Swap, decode_log
+from workbench.market.events import decode_log
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.market_state import next_state
+from workbench.market.uniswap_v2 import V2Swap
+from workbench.market.uniswap_v3 import V3Swap
 
 
 @dataclass(slots=True)
@@ -63,9 +65,10 @@ class History:
     ) -> None:
         self.node, self.config, self.genesis = node, config, genesis
         self.pools = {p.address: p for p in pools}
-        self.states: dict[str, PoolState] = {
-            p.address: fetch_pool_state(
-                node.rpc, p.address, kind="v3" if p.is_v3 else "v2", fee=p.fee
+        self.states: dict[str, PoolState] = {  # the devnet trades on V2 and V3 pools only
+            p.address: cast(
+                PoolState,
+                fetch_pool_state(node.rpc, p.address, kind="v3" if p.is_v3 else "v2", fee=p.fee),
             )
             for p in pools
         }
@@ -186,7 +189,9 @@ class History:
                 event = decode_log(log)
                 if event is None or event.address not in self.states:
                     continue
-                self.states[event.address] = next_state(self.states[event.address], event)
+                self.states[event.address] = cast(
+                    PoolState, next_state(self.states[event.address], event)
+                )
                 if isinstance(event, V2Swap | V3Swap):
                     t.swaps[self.pools[event.address].venue] += 1
         t.disagreements += sum(predicted[a] != s for a, s in self.states.items())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from devnet.keys import stream
 from devnet.spec import FACTOR, SYMBOLS, VOL_TICKS, initial_tick
-from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
+from workbench.market.uniswap_v3.tick_math import get_sqrt_ratio_at_tick
 
 _Q192 = 1 << 192
 

@@ -23,7 +23,7 @@ from workbench.chain.market_spec import (
     v2_pair_key,
     v3_pool_key,
 )
-from workbench.market.v3.tick_math import MAX_TICK, get_tick_at_sqrt_ratio
+from workbench.market.uniswap_v3.tick_math import MAX_TICK, get_tick_at_sqrt_ratio
 
 USD_PRICE = {"WETH": 3000, "USDC": 1, "USDT": 1, "DAI": 1, "WBTC": 60_000, "LINK": 15, "UNI": 8}
 DECIMALS = {"WETH": 18, "USDC": 6, "USDT": 6, "DAI": 18, "WBTC": 8, "LINK": 18, "UNI": 18}

@@ -17,7 +17,7 @@ from workbench.chain.abi import encode_call
 from workbench.chain.market_spec import WETH, DeployedMarket
 from workbench.errors import MarketError
 from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import UniswapV3State
+from workbench.market.uniswap_v3 import UniswapV3State
 
 PoolState = UniswapV2Pool | UniswapV3State
 Via = Literal["router02", "swaprouter", "executor"]

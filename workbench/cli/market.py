@@ -100,7 +100,7 @@ def pool_state(
         fail(f"--kind must be v2 or v3, got {kind!r}")
     try:
         with RpcClient(rpc) as client:
-            state = fetch_pool_state(client, pool, block=at, kind=kind, fee=fee)  # type: ignore[arg-type]
+            state = fetch_pool_state(client, pool, block=at, kind=kind, fee=fee)
     except (MarketError, RpcError, RpcTransportError) as exc:
         fail(str(exc))
     text = json.dumps(pool_to_json(state), indent=2) + "\n"

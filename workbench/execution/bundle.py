@@ -17,13 +17,12 @@ from eth_utils import keccak
 from workbench.chain.abi import selector
 from workbench.chain.rlp import rlp_encode
 from workbench.errors import ConfigError
-from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import UniswapV3State
+from workbench.market.venue import Step, venue_of
 from workbench.strategy.intents import ArbIntent
 from workbench.types import address
 
-KIND_V2, KIND_V3 = 0, 1
 ZERO = "0x" + "00" * 20
+"""The zero address (a Step field that a hop does not use)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,28 +36,17 @@ class ExecutionConfig:
     max_fee_base_multiple: int = 2  # maxFeePerGas = multiple * base fee + priority fee
 
 
-def executor_steps(intent: ArbIntent, v3_factories: Mapping[str, str]) -> list[tuple[Any, ...]]:
-    """The Executor's Step structs for the intent's cycle (V2 fee in pips, V3 fee tier, no
-    price limit, the hop's minimum output)."""
-    steps: list[tuple[Any, ...]] = []
+def executor_steps(intent: ArbIntent, v3_factories: Mapping[str, str]) -> list[Step]:
+    """The Executor's Step structs for the intent's cycle, each encoded by its pool's venue
+    (V2: fee in pips; V3: fee tier and factory; no price limit; the hop's minimum output)."""
+    steps: list[Step] = []
     min_outs = intent.hop_min_outs or (0,) * len(intent.cycle.hops)
     for hop, min_out in zip(intent.cycle.hops, min_outs, strict=True):
         pool = hop.pool
-        if isinstance(pool, UniswapV2Pool):
-            steps.append(
-                (KIND_V2, pool.address, hop.token_in, hop.token_out, pool.fee, ZERO, 0, min_out)
-            )
-        elif isinstance(pool, UniswapV3State):
-            factory = v3_factories.get(pool.address.lower())
-            if factory is None:
-                raise ConfigError(
-                    f"no V3 factory known for pool {pool.address}; add it to v3_factories"
-                )
-            steps.append(
-                (KIND_V3, pool.address, hop.token_in, hop.token_out, pool.fee, factory, 0, min_out)
-            )
-        else:
+        owner = venue_of(pool)
+        if owner is None or owner.hop is None:
             raise ConfigError(f"Executor.sol cannot trade {type(pool).__name__} pools")
+        steps.append(owner.hop.step(pool, hop.token_in, hop.token_out, min_out, v3_factories))
     return steps
 
 

@@ -1,9 +1,11 @@
-"""Uniswap V2/V3 pool logs decoded into typed, frozen events (ints and checksummed addresses).
+"""Pool logs decoded into typed, frozen events (ints and checksummed addresses).
 
-A log is accepted as ``eth_getLogs`` and receipts return it (camelCase keys, hex quantities)
-or as an ethereum-etl row (snake_case keys, int quantities; ``topics`` a list or a
-comma-joined string). Logs of other events decode to ``None``; a log that carries one of
-these event signatures with another layout (a look-alike contract) raises ``LogDecodeError``.
+Each venue declares the layout of its events (topic0 -> ``EventLayout``); registering the
+venue (``market.venue.register``) adds them to ``DECODERS``, the table ``decode_log`` looks
+topics up in. A log is accepted as ``eth_getLogs`` and receipts return it (camelCase keys, hex
+quantities) or as an ethereum-etl row (snake_case keys, int quantities; ``topics`` a list or a
+comma-joined string). Logs of other events decode to ``None``; a log that carries a registered
+event's signature with another layout (a look-alike contract) raises ``LogDecodeError``.
 """
 
 from __future__ import annotations
@@ -44,82 +46,33 @@ class PoolEvent:
         return (self.block_number, self.log_index)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class V2Sync(PoolEvent):
-    """The pair's reserves after a swap, mint, burn or sync: its whole state."""
-
-    reserve0: int
-    reserve1: int
+EventBuilder = Callable[[dict[str, Any], list[int], list[int]], PoolEvent]
+"""Builds an event from the ``PoolEvent`` fields, the topics and the 32-byte data words."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class V2Swap(PoolEvent):
-    """Amounts the pair received (net of any transfer fee) and sent; its ``Sync`` precedes it."""
+@dataclass(frozen=True, slots=True)
+class EventLayout:
+    """One event's log layout: its name (for messages), how many topics and data words it
+    has, the event class it decodes to, and the builder that makes one."""
 
-    sender: Address
-    to: Address
-    amount0_in: int
-    amount1_in: int
-    amount0_out: int
-    amount1_out: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class V3Initialize(PoolEvent):
-    sqrt_price_x96: int
-    tick: int
+    name: str
+    topics: int
+    words: int
+    event: type[PoolEvent]
+    build: EventBuilder
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class V3Swap(PoolEvent):
-    """Signed amounts (positive: paid into the pool) and the pool's price, liquidity and tick after."""
-
-    sender: Address
-    recipient: Address
-    amount0: int
-    amount1: int
-    sqrt_price_x96: int
-    liquidity: int
-    tick: int
+DECODERS: dict[str, EventLayout] = {}
+"""topic0 (lowercase hex) -> layout, for every registered venue's events."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class V3Mint(PoolEvent):
-    sender: Address
-    owner: Address
-    tick_lower: int
-    tick_upper: int
-    amount: int
-    amount0: int
-    amount1: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class V3Burn(PoolEvent):
-    owner: Address
-    tick_lower: int
-    tick_upper: int
-    amount: int
-    amount0: int
-    amount1: int
-
-
-Event = V2Sync | V2Swap | V3Initialize | V3Swap | V3Mint | V3Burn
-
-
-def _topic(signature: str) -> str:
+def topic(signature: str) -> str:
+    """An event's topic0: the keccak of its signature, as lowercase 0x-hex."""
     return "0x" + keccak(text=signature).hex()
 
 
-SYNC_V2 = _topic("Sync(uint112,uint112)")
-SWAP_V2 = _topic("Swap(address,uint256,uint256,uint256,uint256,address)")
-INITIALIZE_V3 = _topic("Initialize(uint160,int24)")
-SWAP_V3 = _topic("Swap(address,address,int256,int256,uint160,uint128,int24)")
-MINT_V3 = _topic("Mint(address,address,int24,int24,uint128,uint256,uint256)")
-BURN_V3 = _topic("Burn(address,int24,int24,uint128,uint256,uint256)")
-
-
-_checksum = functools.lru_cache(maxsize=1 << 16)(address)
+checksum = functools.lru_cache(maxsize=1 << 16)(address)
+"""``types.address``, cached: logs name the same few pools and accounts over and over."""
 
 
 def signed_int256(word: int) -> int:
@@ -127,78 +80,9 @@ def signed_int256(word: int) -> int:
     return word - (1 << 256) if word >> 255 else word
 
 
-def _addr(word: int) -> Address:
-    return _checksum(f"0x{word & ((1 << 160) - 1):040x}")
-
-
-def _sync(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V2Sync(**base, reserve0=w[0], reserve1=w[1])
-
-
-def _swap_v2(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V2Swap(
-        **base,
-        sender=_addr(t[1]),
-        to=_addr(t[2]),
-        amount0_in=w[0],
-        amount1_in=w[1],
-        amount0_out=w[2],
-        amount1_out=w[3],
-    )
-
-
-def _initialize(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V3Initialize(**base, sqrt_price_x96=w[0], tick=signed_int256(w[1]))
-
-
-def _swap_v3(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V3Swap(
-        **base,
-        sender=_addr(t[1]),
-        recipient=_addr(t[2]),
-        amount0=signed_int256(w[0]),
-        amount1=signed_int256(w[1]),
-        sqrt_price_x96=w[2],
-        liquidity=w[3],
-        tick=signed_int256(w[4]),
-    )
-
-
-def _mint(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V3Mint(
-        **base,
-        sender=_addr(w[0]),
-        owner=_addr(t[1]),
-        tick_lower=signed_int256(t[2]),
-        tick_upper=signed_int256(t[3]),
-        amount=w[1],
-        amount0=w[2],
-        amount1=w[3],
-    )
-
-
-def _burn(base: dict[str, Any], t: list[int], w: list[int]) -> Event:
-    return V3Burn(
-        **base,
-        owner=_addr(t[1]),
-        tick_lower=signed_int256(t[2]),
-        tick_upper=signed_int256(t[3]),
-        amount=w[0],
-        amount0=w[1],
-        amount1=w[2],
-    )
-
-
-_Builder = Callable[[dict[str, Any], list[int], list[int]], Event]
-_LAYOUTS: dict[str, tuple[str, int, int, _Builder]] = {
-    SYNC_V2: ("V2 Sync", 1, 2, _sync),
-    SWAP_V2: ("V2 Swap", 3, 4, _swap_v2),
-    INITIALIZE_V3: ("V3 Initialize", 1, 2, _initialize),
-    SWAP_V3: ("V3 Swap", 3, 5, _swap_v3),
-    MINT_V3: ("V3 Mint", 4, 4, _mint),
-    BURN_V3: ("V3 Burn", 4, 3, _burn),
-}
-"""topic0 -> (name, number of topics, number of 32-byte data words, builder)."""
+def word_address(word: int) -> Address:
+    """The checksummed address in the low 20 bytes of a topic or data word."""
+    return checksum(f"0x{word & ((1 << 160) - 1):040x}")
 
 
 def _quantity(log: Mapping[str, Any], camel: str, snake: str) -> int:
@@ -220,30 +104,29 @@ def _data(log: Mapping[str, Any]) -> bytes:
     return data if isinstance(data, bytes) else bytes.fromhex(data.removeprefix("0x"))
 
 
-def decode_log(log: Mapping[str, Any]) -> Event | None:
-    """The pool event a raw log carries, or ``None`` when it is none of the six known events."""
+def decode_log(log: Mapping[str, Any]) -> PoolEvent | None:
+    """The pool event a raw log carries, or ``None`` when no registered venue emits it."""
     topics = _topics(log)
     if not topics:
         return None
-    layout = _LAYOUTS.get(topics[0].lower())
+    layout = DECODERS.get(topics[0].lower())
     if layout is None:
         return None
-    name, n_topics, n_words, build = layout
     block = _quantity(log, "blockNumber", "block_number")
     index = _quantity(log, "logIndex", "log_index")
     data = _data(log)
-    if len(topics) != n_topics or len(data) != 32 * n_words:
+    if len(topics) != layout.topics or len(data) != 32 * layout.words:
         raise LogDecodeError(
-            f"log {index} of block {block} from {log.get('address')} has the {name} signature "
-            f"but {len(topics)} topics and {len(data)} data bytes (expected {n_topics} and "
-            f"{32 * n_words}): a look-alike event, not a Uniswap pool's",
+            f"log {index} of block {block} from {log.get('address')} has the {layout.name} "
+            f"signature but {len(topics)} topics and {len(data)} data bytes (expected "
+            f"{layout.topics} and {32 * layout.words}): a look-alike event, not a pool's",
             (block, index),
         )
     base = {
-        "address": _checksum(str(log["address"])),
+        "address": checksum(str(log["address"])),
         "block_number": block,
         "transaction_index": _quantity(log, "transactionIndex", "transaction_index"),
         "log_index": index,
     }
     words = [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
-    return build(base, [int(t, 16) for t in topics], words)
+    return layout.build(base, [int(t, 16) for t in topics], words)

@@ -1,53 +1,62 @@
 """A pool's state read from a node with batched ``eth_call``s, all at one block.
 
-V2: token0, token1, getReserves (and feePips, which our V2 fork pairs expose) in one batch.
-V3: token0, token1, fee, tickSpacing, slot0 and liquidity in one batch, then every word of
-the tick bitmap, then ``ticks(t)`` for each initialized tick (batches of ``batch_size``, as
-nodes cap batch length, geth at 1000). A block tag is first resolved to its number so that
-every call, across batches, reads the same state.
+Each venue a node can be asked about declares a ``PoolReader``: the calls that recognise its
+pools and give most of their state, and how to build the state from the answers (with more
+batches when it needs them, e.g. V3's tick bitmap, each of at most ``batch_size`` calls, as
+nodes cap batch length, geth at 1000). Registering the venue adds its reader to ``READERS``.
+Detection sends every reader's calls in one batch and takes the most specific reader whose
+required calls all answered. A block tag is first resolved to its number so that every
+call, across batches, reads the same state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import function_signature_to_4byte_selector
 
 from workbench.errors import MarketError, NotAPoolError
-from workbench.market.events import signed_int256
-from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import TickInfo, UniswapV3State
-from workbench.market.v3.tick_math import MAX_TICK, MIN_TICK
+from workbench.market.pool import PoolState
 from workbench.rpc import Call, RpcClient, RpcError
 from workbench.types import address as checksum
 
-PoolKind = Literal["v2", "v3"]
 
-_SIGNATURES = {
-    "token0": "token0()",
-    "token1": "token1()",
-    "getReserves": "getReserves()",
-    "feePips": "feePips()",
-    "fee": "fee()",
-    "tickSpacing": "tickSpacing()",
-    "slot0": "slot0()",
-    "liquidity": "liquidity()",
-    "tickBitmap": "tickBitmap(int16)",
-    "ticks": "ticks(int24)",
-}
-_SELECTORS = {
-    n: "0x" + function_signature_to_4byte_selector(s).hex() for n, s in _SIGNATURES.items()
-}
-_MIN_WORDS = {"getReserves": 3, "slot0": 2, "ticks": 2}  # words read from each answer; others 1
-_PROBES: dict[PoolKind, tuple[str, ...]] = {
-    "v2": ("token0", "token1", "getReserves", "feePips"),
-    "v3": ("token0", "token1", "fee", "tickSpacing", "slot0", "liquidity"),
-}
-_REQUIRED: dict[PoolKind, tuple[str, ...]] = {
-    "v2": ("token0", "token1", "getReserves"),
-    "v3": _PROBES["v3"],
-}
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a reader builds a state from: the node, the pool, the block (number and tag), the
+    first batch's answers (signature -> 32-byte words, for the calls that answered) and the
+    caller's options (``fee``: a V2 pair's fee in pips unless it says)."""
+
+    rpc: RpcClient
+    pool: str
+    block: int
+    tag: str
+    words: Mapping[str, list[int]]
+    fee: int
+    batch_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolReader:
+    """How a venue's pools are recognised and read. ``calls`` maps each function signature
+    of the first batch to the number of words its answer must have; a pool of this venue
+    answers all of ``required``; ``hint`` names them briefly for the message when a contract
+    answers no venue's calls ("V2's getReserves()")."""
+
+    kind: str
+    name: str
+    calls: Mapping[str, int]
+    required: tuple[str, ...]
+    hint: str
+    build: Callable[[Probe], PoolState]
+
+
+READERS: dict[str, PoolReader] = {}
+"""``kind`` (what ``fetch_pool_state(kind=...)`` takes: 'v2', 'v3') -> reader, in the order
+the venues were registered."""
 
 
 def fetch_pool_state(
@@ -55,92 +64,39 @@ def fetch_pool_state(
     address: str,
     *,
     block: int | str = "latest",
-    kind: PoolKind | None = None,
+    kind: str | None = None,
     fee: int = 3000,
     batch_size: int = 1000,
-) -> UniswapV2Pool | UniswapV3State:
+) -> PoolState:
     """The pool's state at ``block`` (a number or a tag such as 'latest'); ``kind`` None
-    detects V3 (slot0 answers) or V2 (getReserves answers). ``fee`` (pips) is a V2 pair's
-    fee unless it answers ``feePips()``."""
-    if kind not in (None, "v2", "v3"):
-        raise MarketError(f"kind must be 'v2', 'v3' or None (detect), got {kind!r}")
+    detects the venue (V3 when slot0 answers, V2 when getReserves does). ``fee`` (pips) is a
+    V2 pair's fee unless it answers ``feePips()``."""
+    if kind is not None and (not isinstance(kind, str) or kind not in READERS):
+        kinds = ", ".join(repr(k) for k in READERS)
+        raise MarketError(f"kind must be {kinds} or None (detect), got {kind!r}")
     pool = checksum(address)
-    number = _block_number(rpc, block)
+    number = block_number(rpc, block)
     tag = hex(number)
-    names = _PROBES[kind] if kind else tuple(dict.fromkeys(_PROBES["v2"] + _PROBES["v3"]))
-    answers = dict(zip(names, rpc.batch([_call(pool, n, tag) for n in names]), strict=True))
-    words = {n: w for n, a in answers.items() if (w := _words(a, _MIN_WORDS.get(n, 1)))}
-    found = kind or next((k for k in ("v3", "v2") if _answers(words, k)), None)
-    if found is None or not _answers(words, found):
+    readers = [READERS[kind]] if kind else list(READERS.values())
+    calls: dict[str, int] = {}
+    for reader in readers:
+        for signature, need in reader.calls.items():
+            calls[signature] = max(calls.get(signature, 0), need)
+    answers = rpc.batch([eth_call(pool, s, tag) for s in calls])
+    words = {s: w for s, a in zip(calls, answers, strict=True) if (w := answer_words(a, calls[s]))}
+    found = next((r for r in _most_specific_first(readers) if _answers(words, r)), None)
+    if found is None:
         raise NotAPoolError(pool, number, _why_not(rpc, pool, tag, words, kind))
-    token0, token1 = checksum(_address(words["token0"][0])), checksum(_address(words["token1"][0]))
-    if found == "v2":
-        return UniswapV2Pool(
-            address=pool,
-            token0=token0,
-            token1=token1,
-            reserve0=words["getReserves"][0],
-            reserve1=words["getReserves"][1],
-            fee=words["feePips"][0] if "feePips" in words else fee,
-        )
-    if words["slot0"][0] == 0:
-        raise NotAPoolError(pool, number, "a V3 pool not initialized yet (no price to swap at)")
-    spacing = signed_int256(words["tickSpacing"][0])
-    return UniswapV3State(
-        address=pool,
-        token0=token0,
-        token1=token1,
-        fee=words["fee"][0],
-        tick_spacing=spacing,
-        sqrt_price_x96=words["slot0"][0],
-        tick=signed_int256(words["slot0"][1]),
-        liquidity=words["liquidity"][0],
-        ticks=_initialized_ticks(rpc, pool, tag, spacing, batch_size),
-    )
+    return found.build(Probe(rpc, pool, number, tag, words, fee, batch_size))
 
 
-def _initialized_ticks(
-    rpc: RpcClient, pool: str, tag: str, spacing: int, batch_size: int
-) -> dict[int, TickInfo]:
-    """Every initialized tick: the set bits of each bitmap word, then their gross and net."""
-    words = range((MIN_TICK // spacing) >> 8, ((MAX_TICK // spacing) >> 8) + 1)
-    bitmaps = _batched(rpc, [_call(pool, "tickBitmap", tag, w) for w in words], batch_size)
-    ticks: list[int] = []
-    for word, answer in zip(words, bitmaps, strict=True):
-        bits = _one_word(answer, "tickBitmap", pool)
-        while bits:
-            low = bits & -bits
-            ticks.append(((word << 8) + low.bit_length() - 1) * spacing)
-            bits ^= low
-    infos = _batched(rpc, [_call(pool, "ticks", tag, t) for t in ticks], batch_size)
-    out: dict[int, TickInfo] = {}
-    for t, answer in zip(ticks, infos, strict=True):
-        w = _words(answer, 2)
-        if w is None:
-            raise MarketError(f"{pool}.ticks({t}) gave no answer ({answer!r}); is it a V3 pool?")
-        out[t] = TickInfo(w[0], signed_int256(w[1]))
-    return out
-
-
-def _block_number(rpc: RpcClient, block: int | str) -> int:
-    if isinstance(block, int):
-        return block
-    header = rpc.call("eth_getBlockByNumber", [block, False])
-    if header is None:
-        raise MarketError(f"the node has no block {block!r}")
-    return int(header["number"], 16)
-
-
-def _call(pool: str, name: str, tag: str, arg: int | None = None) -> Call:
-    data = _SELECTORS[name] + ("" if arg is None else f"{arg % 2**256:064x}")
+def eth_call(pool: str, signature: str, tag: str, arg: int | None = None) -> Call:
+    """An ``eth_call`` of ``signature`` on ``pool`` at block ``tag`` (one int argument, if any)."""
+    data = _selector(signature) + ("" if arg is None else f"{arg % 2**256:064x}")
     return ("eth_call", [{"to": pool, "data": data}, tag])
 
 
-def _batched(rpc: RpcClient, calls: Sequence[Call], size: int) -> list[Any]:
-    return [r for i in range(0, len(calls), size) for r in rpc.batch(calls[i : i + size])]
-
-
-def _words(answer: Any, need: int) -> list[int] | None:
+def answer_words(answer: Any, need: int) -> list[int] | None:
     """The 32-byte words of an ``eth_call`` answer; None for a revert or a too-short answer."""
     if isinstance(answer, RpcError) or not isinstance(answer, str):
         return None
@@ -150,27 +106,44 @@ def _words(answer: Any, need: int) -> list[int] | None:
     return [int.from_bytes(raw[i : i + 32], "big") for i in range(0, len(raw) - 31, 32)]
 
 
-def _one_word(answer: Any, name: str, pool: str) -> int:
-    w = _words(answer, 1)
-    if w is None:
-        raise MarketError(f"{pool}.{name} gave no answer ({answer!r}); is it a V3 pool?")
-    return w[0]
+def batched(rpc: RpcClient, calls: Sequence[Call], size: int) -> list[Any]:
+    """The answers to ``calls``, sent in batches of at most ``size``."""
+    return [r for i in range(0, len(calls), size) for r in rpc.batch(calls[i : i + size])]
 
 
-def _answers(words: dict[str, list[int]], kind: PoolKind) -> bool:
-    return all(n in words for n in _REQUIRED[kind])
+def block_number(rpc: RpcClient, block: int | str) -> int:
+    """``block`` as a number (a tag such as 'latest' asked of the node)."""
+    if isinstance(block, int):
+        return block
+    header = rpc.call("eth_getBlockByNumber", [block, False])
+    if header is None:
+        raise MarketError(f"the node has no block {block!r}")
+    return int(header["number"], 16)
+
+
+@functools.lru_cache(maxsize=256)
+def _selector(signature: str) -> str:
+    return "0x" + function_signature_to_4byte_selector(signature).hex()
+
+
+def _most_specific_first(readers: Sequence[PoolReader]) -> list[PoolReader]:
+    """Readers by how many calls they require, most first: a contract that answers V3's
+    calls and V2's is taken for the venue it matches more closely."""
+    return sorted(readers, key=lambda r: -len(r.required))
+
+
+def _answers(words: Mapping[str, list[int]], reader: PoolReader) -> bool:
+    return all(s in words for s in reader.required)
 
 
 def _why_not(
-    rpc: RpcClient, pool: str, tag: str, words: dict[str, list[int]], kind: PoolKind | None
+    rpc: RpcClient, pool: str, tag: str, words: Mapping[str, list[int]], kind: str | None
 ) -> str:
     if rpc.call("eth_getCode", [pool, tag]) in ("0x", "", None):
         return "no contract there (an EOA, or not yet deployed at that block)"
     if kind:
-        silent = [f"{n}()" for n in _REQUIRED[kind] if n not in words]
-        return f"not a Uniswap {kind.upper()} pool: {', '.join(silent)} did not answer"
-    return "a contract that answers neither V3's slot0()/tickSpacing() nor V2's getReserves()"
-
-
-def _address(word: int) -> str:
-    return f"0x{word & ((1 << 160) - 1):040x}"
+        reader = READERS[kind]
+        silent = [s for s in reader.required if s not in words]
+        return f"not a {reader.name} pool: {', '.join(silent)} did not answer"
+    hints = " nor ".join(r.hint for r in _most_specific_first(list(READERS.values())))
+    return f"a contract that answers neither {hints}"

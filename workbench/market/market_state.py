@@ -1,109 +1,43 @@
 """Pool states advanced by logs in chain order, with every intermediate state kept.
 
-``next_state`` is the pure transition of one pool by one event, as the contracts do it:
-V2 ``Sync`` sets the reserves (``Swap`` only reports amounts); V3 ``Initialize`` and ``Swap``
-set price, tick (and liquidity); ``Mint``/``Burn`` update the two ticks and the in-range
-liquidity exactly as UniswapV3Pool._modifyPosition and Tick.update do.
+``next_state`` is the pure transition of one pool by one event, as the pool's contract does
+it; each venue says how its events move its states (e.g. a V2 ``Sync`` sets the reserves,
+V3 ``Mint``/``Burn`` update two ticks and the in-range liquidity), and ``next_state`` asks
+the venue of the state's type.
 
 ``MarketState`` holds the pools by address and answers "the state of pool p after log i":
 states are immutable, so each pool keeps the list of (position, state) at which it changed.
 Logs of unregistered pools are recorded by default (``unknown_pools="record"``): their
-addresses go to ``unknown``, and a V2 pair gets a state from its first ``Sync`` (tokens
-``UNKNOWN_TOKEN`` until ``add`` registers it). V3 logs alone cannot make a state (fee, tick
-spacing and older ticks are not in them), so unknown V3 pools are only listed.
-``unknown_pools="ignore"`` drops them.
+addresses go to ``unknown``, and a pool whose event tells its whole state gets one from it
+(a V2 pair from its first ``Sync``, tokens ``pool.UNKNOWN_TOKEN`` until ``add`` registers
+it). V3 logs alone cannot make a state (fee, tick spacing and older ticks are not in them),
+so unknown V3 pools are only listed. ``unknown_pools="ignore"`` drops them.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any, Literal
 
 from workbench.errors import MarketError
-from workbench.market.events import (
-    LogDecodeError,
-    PoolEvent,
-    Position,
-    V2Swap,
-    V2Sync,
-    V3Burn,
-    V3Initialize,
-    V3Mint,
-    V3Swap,
-    decode_log,
-)
-from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import TickInfo, UniswapV3State
+from workbench.market.events import LogDecodeError, PoolEvent, Position, decode_log
+from workbench.market.pool import PoolState
+from workbench.market.venue import venue_of, venue_of_event
 
-PoolState = UniswapV2Pool | UniswapV3State
-UNKNOWN_TOKEN = ""
-"""Token of a V2 pair discovered from its logs alone (``Sync`` does not name the tokens)."""
 _START: Position = (-1, -1)  # before any log: where registered states begin
-_MAX_UINT128 = 2**128
 
 
 def next_state(state: PoolState, event: PoolEvent) -> PoolState:
     """The pool's state after ``event`` (the same object when the event changes nothing)."""
-    if isinstance(state, UniswapV2Pool):
-        if isinstance(event, V2Sync):
-            return replace(state, reserve0=event.reserve0, reserve1=event.reserve1)
-        if isinstance(event, V2Swap):
-            return state
-    elif isinstance(event, V3Swap):
-        return state.with_price(event.sqrt_price_x96, event.tick, event.liquidity)
-    elif isinstance(event, V3Initialize):
-        return state.with_price(event.sqrt_price_x96, event.tick, state.liquidity)
-    elif isinstance(event, V3Mint):
-        return modify_position(state, event.tick_lower, event.tick_upper, event.amount)
-    elif isinstance(event, V3Burn):
-        return modify_position(state, event.tick_lower, event.tick_upper, -event.amount)
-    raise MarketError(
-        f"pool {state.address} is registered as {type(state).__name__} but emitted "
-        f"{type(event).__name__} (log {event.log_index} of block {event.block_number})"
-    )
-
-
-def modify_position(
-    state: UniswapV3State, tick_lower: int, tick_upper: int, delta: int
-) -> UniswapV3State:
-    """Adds ``delta`` liquidity over [tick_lower, tick_upper) (a burn when negative)."""
-    if delta == 0:  # burn(0) pokes a position's fees and leaves the ticks alone
-        return state
-    if tick_lower >= tick_upper:
-        raise MarketError(f"tick range [{tick_lower}, {tick_upper}) is empty")
-    ticks = dict(state.ticks)
-    _update_tick(ticks, tick_lower, delta, upper=False, pool=state.address)
-    _update_tick(ticks, tick_upper, delta, upper=True, pool=state.address)
-    liquidity = state.liquidity
-    if tick_lower <= state.tick < tick_upper:
-        liquidity += delta
-        if liquidity < 0:
-            raise MarketError(
-                f"pool {state.address}: burning {-delta} leaves negative in-range liquidity; "
-                "the state was not complete when logs began to be applied"
-            )
-    return state.with_ticks(ticks, liquidity)
-
-
-def _update_tick(
-    ticks: dict[int, TickInfo], tick: int, delta: int, *, upper: bool, pool: str
-) -> None:
-    """Tick.update: gross += delta; net += delta at a lower tick, -= at an upper one; a tick
-    whose gross returns to 0 is cleared (uninitialized)."""
-    info = ticks.get(tick, TickInfo(0, 0))
-    gross = info.liquidity_gross + delta
-    if not 0 <= gross < _MAX_UINT128:
+    owner = venue_of(state)
+    new = owner.apply(state, event) if owner is not None else None
+    if new is None:
         raise MarketError(
-            f"pool {pool}: tick {tick} would hold gross liquidity {gross}; "
-            "the state was not complete when logs began to be applied"
+            f"pool {state.address} is registered as {type(state).__name__} but emitted "
+            f"{type(event).__name__} (log {event.log_index} of block {event.block_number})"
         )
-    if gross == 0:
-        ticks.pop(tick, None)
-    else:
-        net = info.liquidity_net - delta if upper else info.liquidity_net + delta
-        ticks[tick] = TickInfo(gross, net)
+    return new
 
 
 class _Timeline:
@@ -206,16 +140,10 @@ class MarketState:
                 line.set(event.position, new)
         elif self.record_unknown:
             self._unknown[key] = event.address
-            if isinstance(event, V2Sync):
-                pair = UniswapV2Pool(
-                    address=event.address,
-                    token0=UNKNOWN_TOKEN,
-                    token1=UNKNOWN_TOKEN,
-                    reserve0=event.reserve0,
-                    reserve1=event.reserve1,
-                    fee=self.v2_fee,
-                )
-                self._timelines[key] = _Timeline(event.position, pair)
+            owner = venue_of_event(event)
+            found = owner.discover(event, fee=self.v2_fee) if owner is not None else None
+            if found is not None:
+                self._timelines[key] = _Timeline(event.position, found)
         self.last_position = event.position
         return event
 

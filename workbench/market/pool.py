@@ -6,10 +6,14 @@ Pool states are frozen dataclasses; quoting never mutates, it returns ``Swap.poo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import Field, dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from workbench.errors import MarketError
+
+UNKNOWN_TOKEN = ""
+"""A token not known yet: a pool's state built from a log that does not name its tokens
+(a V2 pair's first ``Sync`` seen by ``MarketState``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,13 @@ class Pool(Protocol):
     def swap_exact_out(
         self, token_in: str, amount_out: int, sqrt_price_limit_x96: int | None = None
     ) -> Swap: ...
+
+
+class PoolState(Pool, Protocol):
+    """A pool's state as its venue owns it: a Pool that is a frozen dataclass, so that log
+    transitions and STATE.json can replace and read its fields (see ``market.venue``)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
 
 def same_address(a: str, b: str) -> bool:

@@ -31,7 +31,7 @@ from workbench.errors import ConfigError, MarketError
 from workbench.market.graph import Cycle
 from workbench.market.pool import Pool, Swap
 from workbench.market.uniswap_v2 import FEE_DENOMINATOR, UniswapV2Pool
-from workbench.market.v3.state import UniswapV3State
+from workbench.market.uniswap_v3 import UniswapV3State
 
 MAX_AMOUNT = 2**256 - 1
 INFEASIBLE = -(2**257)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.execution.simulate import SimResult, unwrapped_by
-from workbench.market.events import LogDecodeError, V2Swap, V3Swap, decode_log
+from workbench.market.events import LogDecodeError, decode_log
+from workbench.market.uniswap_v2 import V2Swap
+from workbench.market.uniswap_v3 import V3Swap
 from workbench.sources.block_view import BlockData
 from workbench.strategy.intents import ArbIntent
 

@@ -33,7 +33,9 @@ from typing import Any
 from eth_utils import keccak
 
 from workbench.execution.simulate import unwrapped_by
-from workbench.market.events import LogDecodeError, V2Swap, V3Swap, decode_log
+from workbench.market.events import LogDecodeError, decode_log
+from workbench.market.uniswap_v2 import V2Swap
+from workbench.market.uniswap_v3 import V3Swap
 from workbench.sources.block_view import load_blocks
 from workbench.sources.dataset import Dataset
 

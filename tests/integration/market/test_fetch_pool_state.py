@@ -18,7 +18,7 @@ from workbench.errors import MarketError, NotAPoolError
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.market_state import MarketState
 from workbench.market.uniswap_v2 import UniswapV2Pool, get_amount_out
-from workbench.market.v3.state import UniswapV3State
+from workbench.market.uniswap_v3 import UniswapV3State
 from workbench.rpc import RpcClient
 
 FAR = 2**40

@@ -26,9 +26,11 @@ import orjson
 import pytest
 
 from tests.conftest import mainnet_sample
-from workbench.market.events import V2Swap, V2Sync, V3Swap, decode_log
-from workbench.market.market_state import UNKNOWN_TOKEN, MarketState
-from workbench.market.uniswap_v2 import UniswapV2Pool, get_amount_out
+from workbench.market.events import decode_log
+from workbench.market.market_state import MarketState
+from workbench.market.pool import UNKNOWN_TOKEN
+from workbench.market.uniswap_v2 import UniswapV2Pool, V2Swap, V2Sync, get_amount_out
+from workbench.market.uniswap_v3 import V3Swap
 
 BOT = "0x6b75d8af000000e20b7a7ddf000ba900b4009a80"
 ROUNDED_BITS = 32

@@ -28,9 +28,13 @@ from workbench.chain.market_spec import WETH, DeployedMarket, MarketSpec, TokenS
 from workbench.chain.transact import Sender
 from workbench.errors import MarketError
 from workbench.market.pool import Swap
-from workbench.market.v3.state import TickInfo, UniswapV3State
-from workbench.market.v3.swap import default_limit
-from workbench.market.v3.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+from workbench.market.uniswap_v3 import TickInfo, UniswapV3State
+from workbench.market.uniswap_v3.swap import default_limit
+from workbench.market.uniswap_v3.tick_math import (
+    MAX_SQRT_RATIO,
+    MIN_SQRT_RATIO,
+    get_sqrt_ratio_at_tick,
+)
 from workbench.rpc import RpcError
 
 DEEP = bool(os.environ.get("WORKBENCH_DEEP"))

@@ -18,7 +18,8 @@ from tests import readme_claims
 from tests.conftest import mainnet_sample
 from workbench.chain.market_spec import DeployedMarket
 from workbench.execution.simulate import WETH_WITHDRAWAL
-from workbench.market.events import SWAP_V2, SWAP_V3
+from workbench.market.uniswap_v2 import SWAP_V2
+from workbench.market.uniswap_v3 import SWAP_V3
 from workbench.scoring.payments import TRANSFER, Payment, cyclic_gain, searcher_payments, swap_count
 from workbench.sources.dataset import Dataset
 from workbench.sources.importers import import_ethereum_etl

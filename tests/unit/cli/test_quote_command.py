@@ -8,7 +8,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.market.v3.tick_math import MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+from workbench.market.uniswap_v3.tick_math import (
+    MAX_SQRT_RATIO,
+    MIN_SQRT_RATIO,
+    get_sqrt_ratio_at_tick,
+)
 
 runner = CliRunner()
 A, B, P = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "01" * 20

@@ -16,8 +16,8 @@ from devnet.trades import Hop, PoolState, Trade, calldata, simulate
 from workbench.chain.abi import selector
 from workbench.chain.market_spec import DeployedMarket
 from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import TickInfo, UniswapV3State
-from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
+from workbench.market.uniswap_v3 import TickInfo, UniswapV3State
+from workbench.market.uniswap_v3.tick_math import get_sqrt_ratio_at_tick
 
 WETH_ADDR, USDC_ADDR = "0x" + "11" * 20, "0x" + "ee" * 20  # WETH sorts first: token0
 V2 = PoolInfo("0x" + "a2" * 20, "uniswap", "WETH", "USDC", 3000, WETH_ADDR, USDC_ADDR)

@@ -9,7 +9,7 @@ from devnet.keys import agent_account, coinbase, stream
 from devnet.spec import DECIMALS, USD_PRICE, default_market, initial_tick, units
 from workbench.chain.market_spec import V3_TICK_SPACING, WETH
 from workbench.errors import ConfigError
-from workbench.market.v3.tick_math import MAX_TICK
+from workbench.market.uniswap_v3.tick_math import MAX_TICK
 
 
 def test_tokens_include_weth_and_a_six_decimal_stablecoin() -> None:

@@ -9,21 +9,17 @@ from eth_abi import encode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.market.events import (
+from workbench.market.events import LogDecodeError, decode_log
+from workbench.market.uniswap_v2 import SWAP_V2, SYNC_V2, V2Swap, V2Sync
+from workbench.market.uniswap_v3 import (
     BURN_V3,
     INITIALIZE_V3,
     MINT_V3,
-    SWAP_V2,
     SWAP_V3,
-    SYNC_V2,
-    LogDecodeError,
-    V2Swap,
-    V2Sync,
     V3Burn,
     V3Initialize,
     V3Mint,
     V3Swap,
-    decode_log,
 )
 from workbench.types import address
 

@@ -10,18 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbench.errors import MarketError
-from workbench.market.events import (
-    SYNC_V2,
-    V2Swap,
-    V2Sync,
+from workbench.market.market_state import MarketState
+from workbench.market.pool import UNKNOWN_TOKEN
+from workbench.market.uniswap_v2 import SYNC_V2, UniswapV2Pool, V2Swap, V2Sync
+from workbench.market.uniswap_v3 import (
+    TickInfo,
+    UniswapV3State,
     V3Burn,
     V3Initialize,
     V3Mint,
     V3Swap,
+    modify_position,
 )
-from workbench.market.market_state import UNKNOWN_TOKEN, MarketState, modify_position
-from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import TickInfo, UniswapV3State
 from workbench.types import address
 
 PAIR = address("0x" + "11" * 20)

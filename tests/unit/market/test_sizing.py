@@ -34,8 +34,8 @@ from workbench.market.sizing import (
     simulate,
 )
 from workbench.market.uniswap_v2 import MAX_RESERVE, UniswapV2Pool, get_amount_out
-from workbench.market.v3.state import TickInfo, UniswapV3State
-from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
+from workbench.market.uniswap_v3 import TickInfo, UniswapV3State
+from workbench.market.uniswap_v3.tick_math import get_sqrt_ratio_at_tick
 
 DEEP = os.environ.get("WORKBENCH_DEEP") == "1"
 EXAMPLES = 1000 if DEEP else 60

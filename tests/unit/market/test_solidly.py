@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from workbench.errors import MarketError
 from workbench.market.pool import Pool
-from workbench.market.solidly import SolidlyPool, _f, get_y, stable_k
+from workbench.market.solidly.pool import SolidlyPool, _f, get_y, stable_k
 
 EXAMPLES = 2000 if os.environ.get("WORKBENCH_DEEP") == "1" else 200
 E18 = 10**18

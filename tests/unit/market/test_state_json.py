@@ -7,7 +7,7 @@ import pytest
 from workbench.errors import MarketError
 from workbench.market.quote import quote_request
 from workbench.market.state_json import parse_int, pool_from_json, pool_to_json
-from workbench.market.v3.tick_math import get_sqrt_ratio_at_tick
+from workbench.market.uniswap_v3.tick_math import get_sqrt_ratio_at_tick
 
 A, B, C, P = ("0x" + c * 40 for c in "abc1")
 E18 = 10**18

@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.market.v3.state import TickIndex, TickInfo, UniswapV3State
-from workbench.market.v3.tick_math import (
+from workbench.market.uniswap_v3 import TickIndex, TickInfo, UniswapV3State
+from workbench.market.uniswap_v3.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,

@@ -10,15 +10,19 @@ from pydantic import Field
 
 from workbench.errors import ConfigError
 from workbench.market.graph import Cycle
+from workbench.market.pool import Pool
 from workbench.market.sizing import optimal_input
-from workbench.market.uniswap_v2 import UniswapV2Pool
-from workbench.market.v3.state import UniswapV3State
+from workbench.market.venue import venue_of
 from workbench.strategy.api import StrategyConfig
 from workbench.strategy.context import StrategyContext
 from workbench.strategy.intents import ArbIntent
 from workbench.strategy.models import BidPolicy, ConstantShare, ExpectedNetBid, slippage_guards
 
-EXECUTABLE = (UniswapV2Pool, UniswapV3State)  # the hop kinds Executor.sol can trade
+
+def executable(pool: Pool) -> bool:
+    """True when Executor.sol can trade a hop through ``pool``: its venue has an Executor hop."""
+    owner = venue_of(pool)
+    return owner is not None and owner.hop is not None
 
 
 class ArbConfig(StrategyConfig):
@@ -68,11 +72,18 @@ class ArbConfig(StrategyConfig):
 
 
 def gas_estimate(cycle: Cycle, cfg: ArbConfig) -> int:
-    per_hop = (
-        cfg.gas_per_v2_hop if isinstance(h.pool, UniswapV2Pool) else cfg.gas_per_v3_hop
-        for h in cycle.hops
-    )
-    return cfg.gas_base + sum(per_hop)
+    """The Executor call's overhead plus each hop's gas, as its venue's ``gas_field`` of
+    ``cfg`` prices it."""
+    return cfg.gas_base + sum(hop_gas(h.pool, cfg) for h in cycle.hops)
+
+
+def hop_gas(pool: Pool, cfg: ArbConfig) -> int:
+    """The gas of one hop through ``pool``: the ``ArbConfig`` field its venue names."""
+    owner = venue_of(pool)
+    if owner is None:
+        raise ConfigError(f"no venue is registered for {type(pool).__name__} pools")
+    gas: int = getattr(cfg, owner.gas_field)
+    return gas
 
 
 def bid_policy(ctx: StrategyContext, cfg: ArbConfig) -> BidPolicy:
@@ -103,7 +114,7 @@ def screen(
         ):
             continue
         current = cycle.with_pools(ctx.pools)
-        if not all(isinstance(h.pool, EXECUTABLE) for h in current.hops):
+        if not all(executable(h.pool) for h in current.hops):
             continue
         sized = optimal_input(current, max_input=cfg.max_input)
         if sized is None:

@@ -2,58 +2,21 @@
 
 Only what swaps read is kept (fee growth and oracle data do not change swap amounts).
 ``ticks`` maps every initialized tick to its gross and net liquidity; the sorted tick list,
-from which the tick-bitmap walk is answered, is built once per tick set and shared by every
-state that a swap derives (swaps move the price, never the ticks).
+from which the tick-bitmap walk is answered (``ticks.TickIndex``), is built once per tick set
+and shared by every state that a swap derives (swaps move the price, never the ticks).
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from workbench.errors import MarketError
 from workbench.market.pool import Swap, check_amount, zero_for_one
-from workbench.market.v3.swap import swap
-from workbench.market.v3.tick_math import MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK
-
-
-@dataclass(frozen=True, slots=True)
-class TickInfo:
-    liquidity_gross: int
-    liquidity_net: int
-
-
-@dataclass(frozen=True, slots=True)
-class TickIndex:
-    """Initialized ticks in order, for the bitmap walk (nextInitializedTickWithinOneWord)."""
-
-    ticks: tuple[int, ...]
-
-    @classmethod
-    def of(cls, ticks: Mapping[int, TickInfo]) -> TickIndex:
-        return cls(tuple(sorted(t for t, info in ticks.items() if info.liquidity_gross > 0)))
-
-    def next_initialized_within_one_word(
-        self, tick: int, tick_spacing: int, lte: bool
-    ) -> tuple[int, bool]:
-        """Exactly TickBitmap.nextInitializedTickWithinOneWord: the next initialized tick at or
-        below (``lte``) or above ``tick`` within the same 256-bit bitmap word, else the word's
-        edge, and whether the returned tick is initialized."""
-        compressed = tick // tick_spacing  # floor, as Solidity's truncation plus its correction
-        if lte:
-            word_floor = (compressed >> 8) << 8  # lowest compressed tick of this word
-            i = bisect.bisect_right(self.ticks, compressed * tick_spacing) - 1
-            if i >= 0 and self.ticks[i] >= word_floor * tick_spacing:
-                return self.ticks[i], True
-            return word_floor * tick_spacing, False
-        nxt = compressed + 1
-        word_ceil = ((nxt >> 8) << 8) + 255  # highest compressed tick of next's word
-        i = bisect.bisect_left(self.ticks, nxt * tick_spacing)
-        if i < len(self.ticks) and self.ticks[i] <= word_ceil * tick_spacing:
-            return self.ticks[i], True
-        return word_ceil * tick_spacing, False
+from workbench.market.uniswap_v3.swap import swap
+from workbench.market.uniswap_v3.tick_math import MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK
+from workbench.market.uniswap_v3.ticks import TickIndex, TickInfo
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

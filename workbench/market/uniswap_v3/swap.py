@@ -4,13 +4,14 @@ and protocol fee bookkeeping are left out: they never change the swapped amounts
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from workbench.errors import MarketError
-from workbench.market.v3.liquidity_math import add_delta
-from workbench.market.v3.swap_math import compute_swap_step
-from workbench.market.v3.tick_math import (
+from workbench.market.uniswap_v3.liquidity_math import add_delta
+from workbench.market.uniswap_v3.swap_math import compute_swap_step
+from workbench.market.uniswap_v3.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,
@@ -18,11 +19,29 @@ from workbench.market.v3.tick_math import (
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 )
-
-if TYPE_CHECKING:
-    from workbench.market.v3.state import UniswapV3State
+from workbench.market.uniswap_v3.ticks import TickIndex, TickInfo
 
 MAX_INT256 = 2**255 - 1
+
+
+class SwapPool(Protocol):
+    """What the swap loop reads of a pool (``state.UniswapV3State`` is one): its price, tick,
+    in-range liquidity, fee, spacing and initialized ticks with their index."""
+
+    @property
+    def sqrt_price_x96(self) -> int: ...
+    @property
+    def tick(self) -> int: ...
+    @property
+    def liquidity(self) -> int: ...
+    @property
+    def fee(self) -> int: ...
+    @property
+    def tick_spacing(self) -> int: ...
+    @property
+    def ticks(self) -> Mapping[int, TickInfo]: ...
+    @property
+    def index(self) -> TickIndex | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +62,7 @@ def default_limit(zero_for_one: bool) -> int:
 
 
 def swap(
-    pool: UniswapV3State,
+    pool: SwapPool,
     zero_for_one: bool,
     amount_specified: int,
     sqrt_price_limit_x96: int | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.errors import MarketError
-from workbench.market.v3.full_math import div_rounding_up, mul_div, mul_div_rounding_up
+from workbench.market.uniswap_v3.full_math import div_rounding_up, mul_div, mul_div_rounding_up
 
 Q96 = 1 << 96
 MAX_UINT160 = 2**160 - 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from workbench.market.v3.full_math import mul_div, mul_div_rounding_up
-from workbench.market.v3.sqrt_price_math import (
+from workbench.market.uniswap_v3.full_math import mul_div, mul_div_rounding_up
+from workbench.market.uniswap_v3.sqrt_price_math import (
     amount0_delta,
     amount1_delta,
     next_sqrt_price_from_input,
