@@ -41,7 +41,7 @@ from web3_script import Chosen, run_web3_script
 import workbench.strategy.builtin  # noqa: F401  (registers cyclic_arb)
 from devnet import ensure_default_dataset, load_info
 from workbench.engine.backtest import BacktestRequest, run_backtest
-from workbench.engine.replay import BlockResult
+from workbench.engine.loop import BlockResult
 from workbench.market.sizing import hop_outputs
 from workbench.sources.dataset import Dataset
 from workbench.strategy.builtin.cyclic_arb import CyclicArbConfig

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.chain.tools import project_root
-from workbench.engine.replay import DEFAULT_CAPITAL, BlockResult, Replay
+from workbench.engine.loop import BlockResult
+from workbench.engine.replay import DEFAULT_CAPITAL, Replay
 from workbench.errors import ConfigError
 from workbench.scoring.inclusion import InclusionModel
 from workbench.store import (
@@ -119,6 +120,7 @@ def to_records(result: BlockResult) -> tuple[BlockRecord, list[OpportunityRecord
                 parent_fullness_bps=o.parent_fullness_bps,
                 predicted_revert=o.risk.p_revert,
                 reverts_next_block=o.reverts_next_block,
+                action=o.action,
             )
         )
     return block, opportunities

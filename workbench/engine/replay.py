@@ -15,56 +15,34 @@ state after the recorded block, as if it had landed one block late.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.chain.anvil import Anvil
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
+from workbench.engine.executor import Placement, SimulatedExecutor
 from workbench.engine.fidelity import Fidelity, compare
+from workbench.engine.loop import BlockLoop, BlockResult
 from workbench.engine.replay_node import replay_node
 from workbench.engine.searcher import install_searcher
-from workbench.engine.slot import TOP_OF_BLOCK, Slot
 from workbench.errors import DatasetError
 from workbench.execution.bundle import ExecutionConfig
-from workbench.execution.simulate import AnvilSimulator, SimResult
-from workbench.execution.slippage import RevertRisk
+from workbench.execution.simulate import AnvilSimulator
 from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
 from workbench.rpc import unwrap_batch
-from workbench.scoring.competition import Outcome, find_competitor, judge
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv, PendingTx
-from workbench.strategy.intents import ArbIntent
 from workbench.strategy.models import WinModel
 
 DEFAULT_CAPITAL = 100 * 10**18  # WETH in our Executor
-
-
-@dataclass(frozen=True, slots=True)
-class OpportunityResult:
-    block: int
-    intent: ArbIntent
-    sim: SimResult
-    outcome: Outcome
-    parent_fullness_bps: int
-    risk: RevertRisk  # predicted from the following pending transactions
-    reverts_next_block: bool  # realised: its transaction reverts on the block's end state
-
-
-@dataclass
-class BlockResult:
-    number: int
-    tx_count: int
-    public_txs: int
-    fidelity: Fidelity
-    opportunities: list[OpportunityResult] = field(default_factory=list)
 
 
 def pending_tx(block: BlockData, tx: dict[str, Any]) -> PendingTx:
@@ -139,12 +117,16 @@ class Replay:
         self, first: int, last: int, on_block: Callable[[BlockResult], None] | None = None
     ) -> list[BlockResult]:
         self.check_range(first, last)
+        return asyncio.run(self._run(first, last, on_block))
+
+    async def _run(
+        self, first: int, last: int, on_block: Callable[[BlockResult], None] | None
+    ) -> list[BlockResult]:
         results = []
         with self._node(first) as node:
             addresses = [*self.market.v2_pairs.values(), *self.market.v3_pools.values()]
             pools = [fetch_pool_state(node.rpc, a) for a in addresses]
             state = MarketState(pools, unknown_pools="ignore")
-            index = CycleIndex.of(find_cycles(pools, self.market.weth))
             searcher = install_searcher(node, self.market.weth, self.capital)
             factory = self.market.v3_factory or ""
             cfg = ExecutionConfig(
@@ -152,11 +134,17 @@ class Replay:
                 executor=searcher.executor,
                 v3_factories={p.lower(): factory for p in self.market.v3_pools.values()},
             )
-            sim = AnvilSimulator(node, searcher.account, cfg)
+            loop = BlockLoop(
+                self.strategy,
+                SimulatedExecutor(AnvilSimulator(node, searcher.account, cfg)),
+                base_token=self.market.weth,
+                cycles=CycleIndex.of(find_cycles(pools, self.market.weth)),
+                inclusion=self.inclusion,
+            )
             touched = self._moved_in(first - 1, state)
             parent_gas = self._gas_used(first - 1)
             for block in load_blocks(self.dataset, first, last):
-                result, touched = self._block(node, sim, state, index, block, touched, parent_gas)
+                result, touched = await self._block(node, loop, state, block, touched, parent_gas)
                 parent_gas = block.gas_used
                 results.append(result)
                 if on_block is not None:
@@ -178,12 +166,11 @@ class Replay:
             return 0
         return int(self.dataset.read("blocks", (number, number))["gas_used"][0])
 
-    def _block(
+    async def _block(
         self,
         node: Anvil,
-        sim: AnvilSimulator,
+        loop: BlockLoop,
         state: MarketState,
-        index: CycleIndex,
         block: BlockData,
         touched: frozenset[str],
         parent_gas_used: int,
@@ -195,23 +182,11 @@ class Replay:
             gas_limit=block.gas_limit,
             parent_gas_used=parent_gas_used,
         )
-        slot = Slot(
-            self.strategy,
-            env,
-            self.market.weth,
-            state.pools,
-            index,
-            touched,
-            inclusion=self.inclusion,
-        )
-        # (intent, transactions before it, gas left for it, position of its target)
-        planned: list[tuple[ArbIntent, list[str], int | None, int]] = [
-            (i, [], None, TOP_OF_BLOCK) for i in slot.on_block()
-        ]
+        loop.open(env, block.miner, state.pools, touched)
+        await loop.top_of_block()
         running = dict(state.pools)
         events = state.apply_all(block.logs)
         moved = frozenset(e.address.lower() for e in events)
-        public = 0
         for position, tx in enumerate(block.transactions):
             its_pools = {
                 e.address.lower() for e in events if e.transaction_index == tx["transaction_index"]
@@ -220,37 +195,16 @@ class Replay:
                 running[addr] = state.state_after(
                     addr, block.number, _last_log(events, tx["transaction_index"], addr)
                 )
-            if tx["hash"] not in block.first_seen_ms:
-                continue  # private: never in the mempool, so nobody could backrun it
-            public += 1
-            if its_pools:
-                pending = pending_tx(block, tx)
-                before = [t["raw"] for t in block.transactions[: position + 1]]
-                used = int(block.receipts[tx["hash"]]["cumulative_gas_used"])
-                planned += [
-                    (i, before, block.gas_limit - used, position)
-                    for i in slot.on_pending(position, pending, frozenset(its_pools), running)
-                ]
-        result = BlockResult(block.number, len(block.transactions), public, Fidelity())
-        judged = []
-        for intent, before, gas_left, position in planned:
-            simulated = sim.simulate(intent, env, block.miner, before, gas_left)
-            outcome = judge(intent, simulated, find_competitor(block, intent, self.market.weth))
-            judged.append((intent, simulated, outcome, slot.revert_risk(intent, position)))
-        result.fidelity = apply_block(node, block)
-        for intent, simulated, outcome, risk in judged:
-            result.opportunities.append(
-                OpportunityResult(
-                    block.number,
-                    intent,
-                    simulated,
-                    outcome,
-                    parent_fullness_bps=env.parent_fullness_bps,
-                    risk=risk,
-                    reverts_next_block=sim.reverts_now(intent),
-                )
+            if tx["hash"] not in block.first_seen_ms or not its_pools:
+                continue  # private (never in the mempool: nobody could backrun it), or no move
+            used = int(block.receipts[tx["hash"]]["cumulative_gas_used"])
+            placement = Placement(
+                position,
+                before=tuple(t["raw"] for t in block.transactions[: position + 1]),
+                gas_left=block.gas_limit - used,
             )
-        return result, moved
+            await loop.pending(pending_tx(block, tx), placement, frozenset(its_pools), running)
+        return loop.close(block, apply_block(node, block)), moved
 
 
 def load_market(root: Path) -> DeployedMarket:
