@@ -47,13 +47,15 @@ from eth_account import Account
 from web3_live import run_web3_pipeline
 
 from devnet import ensure_default_dataset
-from live.engine import LiveEngine, Searcher, execution_config
+from live.engine import LiveEngine
 from live.nonces import NonceManager
 from live.relays import FanOut, FlashbotsRelay
 from live.risk import RiskLimits, RiskManager
 from live.signer import SearcherIdentity
 from live.submit import BundleSender
 from workbench.chain.market_spec import DeployedMarket
+from workbench.engine.bootstrap import execution_config
+from workbench.engine.searcher import Searcher
 from workbench.strategy.api import create
 
 BUDGET_MS = 330.0

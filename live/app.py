@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from live.api import StatusServer
-from live.engine import LiveEngine, Searcher, execution_config
+from live.engine import LiveEngine
 from live.metrics import LiveMetrics
 from live.nonces import NonceManager, chain_nonce
 from live.relays import FanOut, relay_from
@@ -24,7 +25,9 @@ from live.signer import check_distinct, load_or_create_identity, load_signer
 from live.submit import BundleSender
 from live.token_safety import SimulatedTokenSafety
 from workbench.chain.market_spec import DeployedMarket
+from workbench.engine.bootstrap import execution_config
 from workbench.engine.params import config_of, load_params
+from workbench.engine.searcher import Searcher
 from workbench.errors import ConfigError
 from workbench.rpc import RpcClient
 from workbench.store import RunInfo
@@ -130,7 +133,17 @@ def _health(engine: LiveEngine, max_head_age_s: float) -> tuple[bool, dict[str, 
     the node may be unreachable and nothing is being watched."""
     if engine.run_info is None:
         return False, {"ok": False, "reason": "starting", "head": engine.head}
-    return engine.health(max_head_age_s)
+    risk = engine.risk
+    age = time.monotonic() - engine.head_seen_at
+    ok = age <= max_head_age_s and not risk.kill_switch_on()
+    why = (
+        None
+        if ok
+        else "kill switch on"
+        if risk.kill_switch_on()
+        else f"no new block for {age:.0f} s"
+    )
+    return ok, {"ok": ok, "reason": why, "head": engine.head, "head_age_s": round(age, 3)}
 
 
 def load_params_file(path: Any) -> Any:

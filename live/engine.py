@@ -20,16 +20,16 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from live.executors import LiveContext, Publish, RelayExecutor, ShadowExecutor, Tally, now_ms
-from live.follower import Follower
+from live.executors import LiveContext, Publish, RelayExecutor, ShadowExecutor, Tally
+from live.follower import FOLLOWER_FAULTS, Follower
 from live.metrics import LiveMetrics
+from live.pending_chain import PendingChain
 from live.risk import RiskManager
 from live.submit import BundleSender
 from live.watch import ChainWatcher, HeadSeen, PendingSeen
@@ -38,24 +38,19 @@ from workbench.chain.eip1559 import next_base_fee
 from workbench.chain.executor_install import install_executor
 from workbench.chain.market_spec import DeployedMarket
 from workbench.engine.backtest import git_sha, to_records
-from workbench.engine.executor import Placement
+from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.loop import BlockLoop, BlockResult
-from workbench.engine.replay import pending_from_row
-from workbench.engine.searcher import EXECUTOR_ADDRESS, GAS_MONEY
+from workbench.engine.searcher import EXECUTOR_ADDRESS, GAS_MONEY, Searcher
 from workbench.errors import AnvilError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator
-from workbench.market.events import decode_log
-from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
-from workbench.market.market_state import MarketState, next_state
+from workbench.market.market_state import MarketState
 from workbench.market.pool import Pool
 from workbench.rpc import RpcClient, RpcError, RpcTransportError
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged
 from workbench.sources.block_view import BlockData, blocks_of
 from workbench.sources.ingest import redact_url
-from workbench.sources.raw_tx import verified_raw
-from workbench.sources.rpc_convert import mempool_row
 from workbench.store import RunInfo, RunSpec, open_store
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv
@@ -64,28 +59,8 @@ from workbench.strategy.models import WinModel
 log = logging.getLogger(__name__)
 
 Mode = Literal["shadow", "live"]
-FOLLOWER_FAULTS = (RpcError, RpcTransportError, AnvilError)
-"""What a failing follower (or the node behind its fork) raises."""
 SWITCH_INTERVAL_S = 0.0005
 """How long another thread may keep the interpreter lock from the runner's loop."""
-
-
-def execution_config(market: DeployedMarket, chain_id: int, executor: str) -> ExecutionConfig:
-    """How our transactions to ``executor`` are built on ``market``'s chain."""
-    factory = market.v3_factory or ""
-    return ExecutionConfig(
-        chain_id=chain_id,
-        executor=executor,
-        v3_factories={p.lower(): factory for p in market.v3_pools.values()},
-    )
-
-
-@dataclass(frozen=True)
-class Searcher:
-    """Who trades: the account that signs and the Executor it owns."""
-
-    account: LocalAccount
-    executor: str
 
 
 class LiveEngine:
@@ -163,15 +138,11 @@ class LiveEngine:
         self.started_at = datetime.now(UTC)
         self.loop: BlockLoop | None = None
         self._state: MarketState | None = None
-        # the pending chain of the open slot: pools after it, transactions seen (first seen, ms)
-        self._running: dict[str, Pool] = {}
-        self._seen: dict[str, int] = {}
-        self._position = 0
+        self._chain = PendingChain(own=set())  # the open slot's pending transactions
         self._cfg: ExecutionConfig | None = None
         self._sim: AnvilSimulator | None = None
         # our account's transaction count on the follower, between blocks (None: ask)
         self._nonce: int | None = None
-        self._own: set[str] = set()
         self._on_block_cb: Callable[[BlockResult], None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-store")
         self._writes: list[Future[None]] = []
@@ -195,8 +166,7 @@ class LiveEngine:
 
         self.follower = Follower(self.rpc_url, head, prepare=prepare).start()
         node = self.follower.node
-        addresses = [*self.market.v2_pairs.values(), *self.market.v3_pools.values()]
-        pools = [fetch_pool_state(node.rpc, a) for a in addresses]
+        pools = watched_pools(node.rpc, self.market)
         self._state = MarketState(pools, unknown_pools="ignore")
         self.loop = BlockLoop(
             self.strategy,
@@ -205,7 +175,7 @@ class LiveEngine:
             cycles=CycleIndex.of(find_cycles(pools, self.market.weth)),
             inclusion=self.inclusion,
         )
-        self._own = {self.searcher.account.address.lower()}
+        self._chain.own = {self.searcher.account.address.lower()}
         cfg = execution_config(self.market, chain_id, self.searcher.executor)
         self._cfg = cfg
         spec = RunSpec(
@@ -355,8 +325,7 @@ class LiveEngine:
 
     def _moved(self, block: BlockData) -> frozenset[str]:
         assert self._state is not None
-        pools = self._state.pools
-        return frozenset(log["address"].lower() for log in block.logs) & frozenset(pools)
+        return moved_by(block.logs, self._state.pools)
 
     async def _block(self, block: BlockData) -> None:
         """Closes the slot of ``block`` (judged, settled, recorded) and opens the next, whose
@@ -365,14 +334,7 @@ class LiveEngine:
         assert self.follower is not None and self._state is not None and self.loop is not None
         ours = self.loop.env is not None and self.loop.env.number == block.number
         if ours:  # what the public mempool showed us of it
-            block = dataclasses.replace(
-                block,
-                first_seen_ms={
-                    t["hash"]: self._seen[t["hash"]]
-                    for t in block.transactions
-                    if t["hash"] in self._seen
-                },
-            )
+            block = dataclasses.replace(block, first_seen_ms=self._chain.public_in(block))
         # Everything that needs the follower first: if it fails, nothing has happened yet
         # and the block is processed again at the next head (after a re-fork).
         try:
@@ -433,7 +395,7 @@ class LiveEngine:
         )
         pools = self._state.pools
         self.loop.open(env, parent.miner, pools, moved)
-        self._running, self._seen, self._position = dict(pools), {}, 0
+        self._chain.reset(pools)
         self.executor.prepare(env.number, self._writer)
         await self.loop.top_of_block(time.perf_counter_ns())
 
@@ -444,53 +406,9 @@ class LiveEngine:
         env = loop.env if loop is not None else None
         if loop is None or env is None or follower is None:
             return
-        tx = event.tx
-        tx_hash = str(tx.get("hash", "")).lower()
-        if not tx_hash or tx_hash in self._seen or str(tx.get("from", "")).lower() in self._own:
-            return
-        self._seen[tx_hash] = now_ms()
-        raw = verified_raw(tx)
-        if raw is None:
-            try:
-                raw = await asyncio.to_thread(
-                    self.rpc.call, "eth_getRawTransactionByHash", [tx_hash]
-                )
-            except (RpcError, RpcTransportError):
-                return
-            if not isinstance(raw, str):
-                return
-        try:
-            receipt = follower.apply_pending(raw, env)
-        except FOLLOWER_FAULTS as exc:
-            log.warning("pending %s: the follower failed (%s)", tx_hash, exc)
-            return
-        if receipt is None:
-            self._seen.pop(tx_hash)  # not pending any more (mined, or replaced)
-            return
-        self._position += 1
-        moved = set()
-        for entry in receipt.logs:
-            address = entry["address"].lower()
-            if address not in self._running:
-                continue
-            decoded = decode_log(entry)
-            if decoded is not None:
-                self._running[address] = next_state(self._running[address], decoded)  # type: ignore[arg-type]
-                moved.add(address)
-        if not moved:
-            return
-        row = mempool_row(
-            tx, tx_hash=tx_hash, first_seen_ms=self._seen[tx_hash], source="live", raw=raw
-        )
-        placement = Placement(
-            self._position,
-            before=(raw,),
-            gas_left=env.gas_limit - follower.pending_gas,
-            arrived_ns=event.arrived_ns,
-        )
-        await loop.pending(
-            pending_from_row(row, self._seen[tx_hash]), placement, frozenset(moved), self._running
-        )
+        applied = await self._chain.apply(event, env, follower, self.rpc)
+        if applied is not None:
+            await loop.pending(applied.tx, applied.placement, applied.moved, applied.pools)
 
     # -- status ---------------------------------------------------------------------------
 
@@ -515,15 +433,3 @@ class LiveEngine:
             "capital_cap_wei": self.risk.limits.capital_cap,
             "rejected": dict(self.risk.rejected),
         }
-
-    def health(self, max_head_age_s: float) -> tuple[bool, dict[str, Any]]:
-        age = time.monotonic() - self.head_seen_at
-        ok = age <= max_head_age_s and not self.risk.kill_switch_on()
-        why = (
-            None
-            if ok
-            else (
-                "kill switch on" if self.risk.kill_switch_on() else f"no new block for {age:.0f} s"
-            )
-        )
-        return ok, {"ok": ok, "reason": why, "head": self.head, "head_age_s": round(age, 3)}

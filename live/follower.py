@@ -33,6 +33,10 @@ from workbench.strategy.context import BlockEnv
 log = logging.getLogger(__name__)
 
 
+FOLLOWER_FAULTS = (RpcError, RpcTransportError, AnvilError)
+"""What a failing follower (or the node behind its fork) raises."""
+
+
 @dataclass(frozen=True, slots=True)
 class PendingReceipt:
     """A pending transaction mined on the pending chain."""

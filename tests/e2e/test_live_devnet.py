@@ -26,7 +26,7 @@ from eth_account import Account
 
 from devnet import ensure_default_dataset
 from devnet.live_node import DevnetNode
-from live.engine import LiveEngine, Searcher, execution_config
+from live.engine import LiveEngine
 from live.nonces import NonceManager
 from live.relays import FanOut, FlashbotsRelay
 from live.risk import RiskLimits, RiskManager
@@ -34,6 +34,8 @@ from live.signer import SearcherIdentity
 from live.submit import BundleSender
 from workbench.chain.abi import decode_result, encode_call
 from workbench.engine.backtest import BacktestRequest, run_backtest
+from workbench.engine.bootstrap import execution_config
+from workbench.engine.searcher import Searcher
 from workbench.rpc import RetryPolicy, RpcClient
 from workbench.strategy.api import create
 

@@ -24,15 +24,14 @@ from typing import Any
 from workbench.chain.anvil import Anvil
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
+from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.executor import Placement, SimulatedExecutor
 from workbench.engine.fidelity import Fidelity, compare
 from workbench.engine.loop import BlockLoop, BlockResult
 from workbench.engine.replay_node import replay_node
 from workbench.engine.searcher import install_searcher
 from workbench.errors import DatasetError
-from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator
-from workbench.market.fetch import fetch_pool_state
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
 from workbench.rpc import unwrap_batch
@@ -124,16 +123,10 @@ class Replay:
     ) -> list[BlockResult]:
         results = []
         with self._node(first) as node:
-            addresses = [*self.market.v2_pairs.values(), *self.market.v3_pools.values()]
-            pools = [fetch_pool_state(node.rpc, a) for a in addresses]
+            pools = watched_pools(node.rpc, self.market)
             state = MarketState(pools, unknown_pools="ignore")
             searcher = install_searcher(node, self.market.weth, self.capital)
-            factory = self.market.v3_factory or ""
-            cfg = ExecutionConfig(
-                chain_id=self.market.chain_id,
-                executor=searcher.executor,
-                v3_factories={p.lower(): factory for p in self.market.v3_pools.values()},
-            )
+            cfg = execution_config(self.market, self.market.chain_id, searcher.executor)
             loop = BlockLoop(
                 self.strategy,
                 SimulatedExecutor(AnvilSimulator(node, searcher.account, cfg)),
@@ -157,8 +150,7 @@ class Replay:
         the same results."""
         if number <= self.genesis_block:
             return frozenset(state.pools)
-        logs = self.dataset.read("logs", (number, number))
-        return frozenset(a.lower() for a in logs["address"].to_list()) & frozenset(state.pools)
+        return moved_by(self.dataset.read("logs", (number, number)).to_dicts(), state.pools)
 
     def _gas_used(self, number: int) -> int:
         """Gas used by block ``number`` (0 for the genesis state, which has no block row)."""
