@@ -52,10 +52,11 @@ test: ## Run the whole test suite (offline; real Anvil); "no tests collected" is
 test-deep: ## The suite with the full differential-test counts (WORKBENCH_DEEP=1; slower)
 	@WORKBENCH_DEEP=1 $(MAKE) --no-print-directory test
 
-lint: ## ruff and mypy
+lint: ## ruff, mypy and the import contracts (lint-imports: layers, no cycles)
 	$(BIN)/ruff check workbench live devnet tests benchmarks
 	$(BIN)/ruff format --check workbench live devnet tests benchmarks
 	$(BIN)/mypy workbench live devnet
+	$(BIN)/lint-imports
 
 backtest: ## Backtest: make backtest [BLOCKS=a-b] [DATASET=dir] [STRATEGY=name] [CONFIG=file.toml] [WORKERS=n]
 	$(BIN)/workbench backtest $(if $(BLOCKS),--blocks $(BLOCKS)) $(if $(DATASET),--dataset $(DATASET)) \
@@ -68,5 +69,5 @@ devnet: ## Build the default devnet dataset (datasets/devnet-default: 300 blocks
 	$(BIN)/workbench devnet generate --out datasets/devnet-default --force
 
 clean: ## Remove build outputs and caches (keeps .venv and node_modules)
-	rm -rf contracts/out contracts/cache .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf contracts/out contracts/cache .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache
 	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +

@@ -98,6 +98,14 @@ class TuneResult:
     held_out_baseline_run: int
     held_out_tuned_run: int
 
+    @property
+    def strategy(self) -> str:
+        return self.params.strategy
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        return self.params.config
+
 
 @dataclass
 class Progress:

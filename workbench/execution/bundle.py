@@ -15,9 +15,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from workbench.chain.abi import selector
-from workbench.chain.rlp import rlp_encode
 from workbench.errors import ConfigError
 from workbench.market.venue import Step, venue_of
+from workbench.rlp import rlp_encode
 from workbench.strategy.intents import ArbIntent
 from workbench.types import address
 

@@ -4,12 +4,12 @@ bid paid) and a plotly figure of the objective over the trials."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import plotly.graph_objects as go
 
-from workbench.engine.tune import TrialRow, TuneResult
 from workbench.report import figures, tables
 from workbench.report.html import write_report
 from workbench.report.run_report import report_inputs
@@ -30,6 +30,42 @@ COMPARED = (
 )
 
 
+class Trial(Protocol):
+    """One trial of a study, as the report shows it."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def value(self) -> float | None: ...  # the objective (ETH), None unless complete
+    @property
+    def net_pnl(self) -> int | None: ...
+
+
+class Tuning(Protocol):
+    """What a tuning run found (``workbench.engine.tune.TuneResult`` has it)."""
+
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+    @property
+    def study(self) -> str: ...
+    @property
+    def train(self) -> tuple[int, int]: ...
+    @property
+    def held_out(self) -> tuple[int, int]: ...
+    @property
+    def trials(self) -> Sequence[Trial]: ...
+    @property
+    def held_out_baseline(self) -> Summary: ...
+    @property
+    def held_out_tuned(self) -> Summary: ...
+    @property
+    def held_out_baseline_run(self) -> int: ...
+    @property
+    def held_out_tuned_run(self) -> int: ...
+
+
 def _cell(key: str, value: int | float) -> str:
     if key.endswith("_wei"):
         return f"{tables.amount(int(value))} ETH"
@@ -44,7 +80,7 @@ def comparison_table(tuned: Summary, baseline: Summary) -> str:
     return tables.table(("Held-out blocks", "Tuned", "Baseline"), rows)
 
 
-def objective_figure(trials: Sequence[TrialRow]) -> go.Figure:
+def objective_figure(trials: Sequence[Trial]) -> go.Figure:
     """Each complete trial's objective and the best so far, in trial order."""
     done = sorted((t for t in trials if t.value is not None), key=lambda t: t.number)
     values = [float(t.value or 0.0) for t in done]
@@ -72,13 +108,12 @@ def objective_figure(trials: Sequence[TrialRow]) -> go.Figure:
     return fig
 
 
-def write_tuning_report(store: Store, result: TuneResult, path: Path) -> Path:
+def write_tuning_report(store: Store, result: Tuning, path: Path) -> Path:
     meta, rows, blocks = report_inputs(store, result.held_out_tuned_run)
-    params = result.params
     meta = {
         "study": result.study,
-        "strategy": params.strategy,
-        "tuned config": dict(params.config),
+        "strategy": result.strategy,
+        "tuned config": dict(result.config),
         "training blocks": f"{result.train[0]}-{result.train[1]}",
         "held-out blocks": f"{result.held_out[0]}-{result.held_out[1]}",
         "trials": len(result.trials),
@@ -104,7 +139,7 @@ def write_tuning_report(store: Store, result: TuneResult, path: Path) -> Path:
     ]
     return write_report(
         path,
-        title=f"Tuning {params.strategy}: {result.study}",
+        title=f"Tuning {result.strategy}: {result.study}",
         run=meta,
         rows=rows,
         blocks=blocks,

@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from workbench.chain.rlp import rlp_encode
+from workbench.rlp import rlp_encode
 
 Tx = Mapping[str, Any]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.strategy import builtin  # noqa: F401  (registers the built-in strategies)
 from workbench.strategy.api import (
     Strategy,
     StrategyConfig,

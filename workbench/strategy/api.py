@@ -75,7 +75,6 @@ def _origin(cls: type) -> str:
 
 
 def available() -> list[str]:
-    _load_builtins()
     return sorted(_REGISTRY)
 
 
@@ -108,13 +107,8 @@ def create(name: str, config: Mapping[str, Any] | StrategyConfig | None = None) 
 
 
 def _lookup(name: str) -> tuple[type, type[StrategyConfig]]:
-    _load_builtins()
     if name not in _REGISTRY:
         raise ConfigError(
             f"unknown strategy {name!r}; available: {', '.join(sorted(_REGISTRY)) or 'none'}"
         )
     return _REGISTRY[name]
-
-
-def _load_builtins() -> None:
-    import workbench.strategy.builtin  # noqa: F401  (registers the built-in strategies)

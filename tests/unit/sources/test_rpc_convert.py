@@ -11,7 +11,7 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.chain.rlp import rlp_encode
+from workbench.rlp import rlp_encode
 from workbench.rpc import RpcError
 from workbench.sources.block_fetch import unsupported
 from workbench.sources.raw_tx import encode_signed, verified_raw
