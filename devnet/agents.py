@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from math import isqrt, sqrt
 
 from devnet.config import InformedParams, NoiseParams
-from devnet.mempool import PendingTx, sign
+from devnet.mempool import MempoolEntry, sign
 from devnet.prices import ReferencePrices
 from devnet.setup import Agent
 from devnet.spec import SYMBOLS, PoolInfo
-from devnet.trades import Hop, PoolState, Trade, Via, calldata, run
+from devnet.trades import PoolState, Trade, TradeHop, Via, calldata, run
 from workbench.chain.market_spec import DeployedMarket
 from workbench.errors import MarketError
 from workbench.market.uniswap_v2 import FEE_DENOMINATOR, UniswapV2Pool
@@ -33,7 +33,7 @@ _ROUTE_TRIES = 4
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
+class TradingSlot:
     """What an agent knows while block ``number`` is being built."""
 
     number: int
@@ -55,13 +55,13 @@ class Trader:
         self,
         trade: Trade,
         *,
-        slot: Slot,
+        slot: TradingSlot,
         market: DeployedMarket,
         chain_id: int,
         first_seen_ms: int,
         tip: int,
         bid_bps: int = 0,
-    ) -> PendingTx:
+    ) -> MempoolEntry:
         """Signs ``trade`` with the next nonce, paying at most twice the base fee plus ``tip``."""
         to, data = calldata(
             trade,
@@ -83,7 +83,7 @@ class Trader:
             max_fee=max_fee,
             tip=tip,
         )
-        tx = PendingTx(
+        tx = MempoolEntry(
             hash=tx_hash,
             raw=raw,
             sender=self.agent.account.address,
@@ -110,11 +110,11 @@ class Routes:
         for p in pools:
             self._by_pair[(p.venue, frozenset((p.symbol_a, p.symbol_b)))].append(p)
 
-    def _pick(self, venue: str, a: str, b: str, rng: random.Random) -> Hop | None:
+    def _pick(self, venue: str, a: str, b: str, rng: random.Random) -> TradeHop | None:
         pools = self._by_pair.get((venue, frozenset((a, b))))
-        return Hop(rng.choice(pools), a, b) if pools else None
+        return TradeHop(rng.choice(pools), a, b) if pools else None
 
-    def find(self, venue: str, a: str, b: str, rng: random.Random) -> tuple[Hop, ...] | None:
+    def find(self, venue: str, a: str, b: str, rng: random.Random) -> tuple[TradeHop, ...] | None:
         if hop := self._pick(venue, a, b, rng):
             return (hop,)
         for mid in ("WETH", "USDC"):
@@ -136,7 +136,7 @@ def _weighted(rng: random.Random, choices: Sequence[tuple[str, int]]) -> str:
 
 
 def noise_orders(
-    params: NoiseParams, slot: Slot, routes: Routes, rng: random.Random
+    params: NoiseParams, slot: TradingSlot, routes: Routes, rng: random.Random
 ) -> list[tuple[int, Trade, int]]:
     """This slot's (first-seen ms, trade, tip) of one noise trader (often none)."""
     if rng.random() >= params.active:
@@ -166,7 +166,11 @@ def noise_orders(
 
 
 def _priced(
-    hops: tuple[Hop, ...], amount: int, slippage_bps: int, via: Via, states: Mapping[str, PoolState]
+    hops: tuple[TradeHop, ...],
+    amount: int,
+    slippage_bps: int,
+    via: Via,
+    states: Mapping[str, PoolState],
 ) -> Trade | None:
     """The trade with its minimum output: the quote on ``states`` less the slippage allowed."""
     if amount <= 0:
@@ -211,7 +215,7 @@ def amount_to_price(
 
 
 def informed_order(
-    params: InformedParams, slot: Slot, pools: Sequence[PoolInfo], rng: random.Random
+    params: InformedParams, slot: TradingSlot, pools: Sequence[PoolInfo], rng: random.Random
 ) -> tuple[int, Trade, int] | None:
     """This slot's (first-seen ms, trade, tip) of one informed trader, if it trades."""
     if rng.random() >= params.active:
@@ -232,6 +236,6 @@ def informed_order(
     cap = slot.reference.usd_to_units(sell, params.size_usd_cap * 100)
     need = amount_to_price(pool, slot.states[pool.address], sell, target, cap)
     amount = need * rng.randint(*params.fraction_pct) // 100
-    hops = (Hop(pool, sell, pool.other(sell)),)
+    hops = (TradeHop(pool, sell, pool.other(sell)),)
     trade = _priced(hops, amount, params.slippage_bps, _VIA[pool.venue], slot.states)
     return None if trade is None else (seen, trade, rng.choice(params.tips_mwei) * _MWEI)

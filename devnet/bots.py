@@ -13,11 +13,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from devnet.agents import Slot, Trader
+from devnet.agents import Trader, TradingSlot
 from devnet.config import BotParams
-from devnet.mempool import Mempool, PendingTx, builder_order
+from devnet.mempool import Mempool, MempoolEntry, builder_order
 from devnet.spec import PoolInfo
-from devnet.trades import Hop, PoolState, Trade
+from devnet.trades import PoolState, Trade, TradeHop
 from devnet.trades import simulate as apply_trade
 from workbench.chain.market_spec import DeployedMarket
 from workbench.errors import MarketError
@@ -54,12 +54,12 @@ class Bot:
 
     def decide(
         self,
-        slot: Slot,
+        slot: TradingSlot,
         mempool: Mempool,
         market: DeployedMarket,
         chain_id: int,
         rng: random.Random,
-    ) -> PendingTx | None:
+    ) -> MempoolEntry | None:
         """Its arbitrage for this slot, if one pays for its gas and bid."""
         if self.pending is not None:
             return None
@@ -108,8 +108,8 @@ class Bot:
                 best = (net, trade)
         return None if best is None else best[1]
 
-    def _hops(self, cycle: Cycle) -> tuple[Hop, ...]:
+    def _hops(self, cycle: Cycle) -> tuple[TradeHop, ...]:
         return tuple(
-            Hop(self._pools[h.address], self._symbols[h.token_in], self._symbols[h.token_out])
+            TradeHop(self._pools[h.address], self._symbols[h.token_in], self._symbols[h.token_out])
             for h in cycle.hops
         )

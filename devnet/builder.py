@@ -34,7 +34,7 @@ def bundle_hash(tx_hashes: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Bundle:
+class RelayBundle:
     """A bundle as the relay accepted it, for blocks ``block..max_block``.
 
     ``items`` are signed transactions (0x hex) or, from ``mev_sendBundle``, hashes of pending
@@ -60,7 +60,7 @@ class Bundle:
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
+class BlockSlot:
     """The block being built: its number, timestamp and coinbase."""
 
     number: int
@@ -85,7 +85,7 @@ class TxResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Trial:
+class TrialBlock:
     """Transactions mined in a trial block on the parent state; ``error`` when one could not
     be sent or was left out (then ``txs`` holds those that ran)."""
 
@@ -95,7 +95,9 @@ class Trial:
     error: str | None = None
 
 
-def trial(node: AnvilControl, raws: Sequence[str], slot: Slot, *, trace: bool = False) -> Trial:
+def trial(
+    node: AnvilControl, raws: Sequence[str], slot: BlockSlot, *, trace: bool = False
+) -> TrialBlock:
     """Mines ``raws`` (in order, alone) at the top of ``slot`` and reverts; ``trace`` also
     follows the calls for ETH sent to the coinbase, the output and the revert reason."""
     rpc = node.rpc
@@ -121,7 +123,7 @@ def trial(node: AnvilControl, raws: Sequence[str], slot: Slot, *, trace: bool = 
                 continue
             results.append(_result(node, h, base_fee, slot.coinbase, trace))
         after = int(rpc.call("eth_getBalance", [slot.coinbase, "latest"]), 16)
-        return Trial(tuple(results), after - before, base_fee, error)
+        return TrialBlock(tuple(results), after - before, base_fee, error)
     finally:
         rpc.call("anvil_dropAllTransactions")  # what was left out must not outlive the trial
         node.revert(snap)
@@ -149,7 +151,7 @@ def _sent_to(frame: dict[str, Any], coinbase: str) -> int:
     return own + sum(_sent_to(c, coinbase) for c in frame.get("calls") or [])
 
 
-def failure(trial_: Trial, may_revert: frozenset[str]) -> str | None:
+def failure(trial_: TrialBlock, may_revert: frozenset[str]) -> str | None:
     """Why a trial makes a bundle invalid, or None."""
     if trial_.error:
         return trial_.error
@@ -161,14 +163,14 @@ def failure(trial_: Trial, may_revert: frozenset[str]) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Included:
-    bundle: Bundle
+    bundle: RelayBundle
     payment: int  # wei to the coinbase caused by its transactions, on top of those before it
     raws: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    bundle: Bundle
+    bundle: RelayBundle
     reason: str
 
 
@@ -183,7 +185,7 @@ class Selection:
         return [raw for inc in self.included for raw in inc.raws]
 
 
-def resolve(bundle: Bundle, pending: Mapping[str, str]) -> tuple[str, ...] | str:
+def resolve(bundle: RelayBundle, pending: Mapping[str, str]) -> tuple[str, ...] | str:
     """The bundle's signed transactions (pending ones looked up by hash), or why not."""
     raws = []
     for item in bundle.items:
@@ -197,12 +199,12 @@ def resolve(bundle: Bundle, pending: Mapping[str, str]) -> tuple[str, ...] | str
 
 
 def select_bundles(
-    node: AnvilControl, bundles: Sequence[Bundle], slot: Slot, pending: Mapping[str, str]
+    node: AnvilControl, bundles: Sequence[RelayBundle], slot: BlockSlot, pending: Mapping[str, str]
 ) -> Selection:
     """The bundles for ``slot`` that go at the top of its block, in order, and the others
     with their reasons. ``pending``: signed public transactions by hash (lowercase)."""
     rejected: list[Rejected] = []
-    alone: list[tuple[int, Bundle, tuple[str, ...]]] = []
+    alone: list[tuple[int, RelayBundle, tuple[str, ...]]] = []
     seen: set[str] = set()
     for b in sorted(bundles, key=lambda b: b.seq):
         if b.hash in seen:

@@ -10,11 +10,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from devnet.agents import Routes, Slot, Trader, informed_order, noise_orders
+from devnet.agents import Routes, Trader, TradingSlot, informed_order, noise_orders
 from devnet.bots import Bot
 from devnet.config import DevnetConfig, DevnetError
 from devnet.keys import stream
-from devnet.mempool import Mempool, PendingTx
+from devnet.mempool import Mempool, MempoolEntry
 from devnet.prices import reference_path
 from devnet.setup import Genesis
 from devnet.spec import PoolInfo
@@ -45,7 +45,7 @@ class MinedBlock:
 
 
 @dataclass(slots=True)
-class Tally:
+class HistoryTally:
     """What happened, for devnet.json and the command's summary."""
 
     swaps: Counter[str] = field(default_factory=Counter)  # per venue
@@ -75,8 +75,8 @@ class History:
         self.routes = Routes(pools)
         self.reference = reference_path(config.seed, config.blocks)
         self.mempool = Mempool()
-        self.sent: dict[str, PendingTx] = {}
-        self.tally = Tally()
+        self.sent: dict[str, MempoolEntry] = {}
+        self.tally = HistoryTally()
         by_role: dict[str, list[Trader]] = {"noise": [], "informed": [], "bot": []}
         for agent in genesis.agents:
             nonce = node.rpc.call("eth_getTransactionCount", [agent.account.address, "latest"])
@@ -99,7 +99,7 @@ class History:
         self.slot_index += 1
         number, timestamp = head.number + 1, head.timestamp + c.block_time
         base_fee = next_base_fee(head.base_fee, head.gas_used, c.block_gas_limit)
-        slot = Slot(
+        slot = TradingSlot(
             number=number,
             start_ms=head.timestamp * 1000,
             length_ms=c.block_time * 1000,
@@ -128,7 +128,7 @@ class History:
         self.head = Head(number, timestamp, base_fee, int(block["gasUsed"], 16))
         return MinedBlock(block, receipts)
 
-    def _agents_act(self, slot: Slot) -> None:
+    def _agents_act(self, slot: TradingSlot) -> None:
         seed, market, chain_id = self.config.seed, self.genesis.market, self.config.chain_id
         for role, traders in (("noise", self.noise), ("informed", self.informed)):
             for i, trader in enumerate(traders):
@@ -156,7 +156,7 @@ class History:
             if tx := bot.decide(slot, self.mempool, market, chain_id, rng):
                 self._add(tx)
 
-    def _add(self, tx: PendingTx) -> None:
+    def _add(self, tx: MempoolEntry) -> None:
         self.mempool.add(tx)
         self.sent[tx.hash] = tx
 

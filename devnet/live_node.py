@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devnet.builder import (
+    BlockSlot,
     Selection,
-    Slot,
-    Trial,
+    TrialBlock,
     select_bundles,
     trial,
     tx_hash,
@@ -350,12 +350,12 @@ class DevnetNode:
             return
         self._pending[h] = raw
 
-    def _slot(self, number: int) -> Slot:
+    def _slot(self, number: int) -> BlockSlot:
         block = self._recorded.get(number)
         if block is not None:
-            return Slot(number, block.timestamp, block.miner)
+            return BlockSlot(number, block.timestamp, block.miner)
         last = self.built[-1].timestamp if self.built else 0
-        return Slot(number, last + int(self.info["chain"]["block_time"]), self.coinbase)
+        return BlockSlot(number, last + int(self.info["chain"]["block_time"]), self.coinbase)
 
     def _build(self, number: int) -> BuiltBlock:
         node = self._node
@@ -431,7 +431,7 @@ class DevnetNode:
 
     # ---- eth_callBundle on the fork ------------------------------------------------------
 
-    def _call_bundle(self, request: CallRequest) -> tuple[Trial, int]:
+    def _call_bundle(self, request: CallRequest) -> tuple[TrialBlock, int]:
         with self._fork_lock:
             fork = self._fork
             if fork is None:

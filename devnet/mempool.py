@@ -15,7 +15,7 @@ from devnet.trades import Trade
 
 
 @dataclass(slots=True, kw_only=True)
-class PendingTx:
+class MempoolEntry:
     """A signed transaction as the network saw it; ``included_block`` once mined."""
 
     hash: str
@@ -70,29 +70,29 @@ class Mempool:
     """Pending transactions by hash, in arrival order."""
 
     def __init__(self) -> None:
-        self.pending: dict[str, PendingTx] = {}
+        self.pending: dict[str, MempoolEntry] = {}
 
-    def add(self, tx: PendingTx) -> None:
+    def add(self, tx: MempoolEntry) -> None:
         self.pending[tx.hash] = tx
 
-    def seen_by(self, time_ms: int) -> list[PendingTx]:
+    def seen_by(self, time_ms: int) -> list[MempoolEntry]:
         return [tx for tx in self.pending.values() if tx.first_seen_ms <= time_ms]
 
-    def block_order(self, time_ms: int, base_fee: int) -> list[PendingTx]:
+    def block_order(self, time_ms: int, base_fee: int) -> list[MempoolEntry]:
         """What a builder at ``time_ms`` would try to include, in order."""
         return builder_order(self.seen_by(time_ms), base_fee)
 
 
-def builder_order(txs: list[PendingTx], base_fee: int) -> list[PendingTx]:
+def builder_order(txs: list[MempoolEntry], base_fee: int) -> list[MempoolEntry]:
     """Greedy by effective tip (ties: first seen), one sender's nonces in sequence; skips
     transactions that cannot pay ``base_fee`` and every later nonce of their sender."""
-    by_sender: defaultdict[str, list[PendingTx]] = defaultdict(list)
+    by_sender: defaultdict[str, list[MempoolEntry]] = defaultdict(list)
     for tx in sorted(txs, key=lambda t: t.nonce):
         by_sender[tx.sender].append(tx)
     heap: list[tuple[int, int, str, int]] = []
     for sender, queue in by_sender.items():
         _push(heap, sender, queue, 0, base_fee)
-    order: list[PendingTx] = []
+    order: list[MempoolEntry] = []
     while heap:
         _, _, sender, i = heapq.heappop(heap)
         queue = by_sender[sender]
@@ -104,7 +104,7 @@ def builder_order(txs: list[PendingTx], base_fee: int) -> list[PendingTx]:
 def _push(
     heap: list[tuple[int, int, str, int]],
     sender: str,
-    queue: list[PendingTx],
+    queue: list[MempoolEntry],
     i: int,
     base_fee: int,
 ) -> None:

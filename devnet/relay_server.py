@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from devnet.builder import HASH_LENGTH, Bundle, Trial, bundle_hash, tx_hash
+from devnet.builder import HASH_LENGTH, RelayBundle, TrialBlock, bundle_hash, tx_hash
 from workbench.chain.flashbots import HEADER, BadSignature, verify_flashbots_signature
 from workbench.errors import WorkbenchError
 
@@ -39,7 +39,7 @@ class CallRequest:
     timestamp: int | None
 
 
-Simulate = Callable[[CallRequest], tuple[Trial, int]]
+Simulate = Callable[[CallRequest], tuple[TrialBlock, int]]
 """Runs a ``CallRequest``: (the trial, the state block it ran on)."""
 
 
@@ -62,12 +62,12 @@ class RelayServer:
         self._port = port
         self._lock = threading.Lock()
         self._seq = itertools.count()
-        self._pool: list[Bundle] = []
+        self._pool: list[RelayBundle] = []
         self._faults: list[_Fault] = []
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.received: list[Bundle] = []
+        self.received: list[RelayBundle] = []
         """Every bundle accepted, in order of arrival (also those later replaced or cancelled)."""
 
     @property
@@ -109,7 +109,7 @@ class RelayServer:
         with self._lock:
             self._faults.append(_Fault(status, delay, count))
 
-    def bundles_for(self, block: int) -> list[Bundle]:
+    def bundles_for(self, block: int) -> list[RelayBundle]:
         """The bundles that may go into ``block``, in order of arrival."""
         with self._lock:
             return [b for b in self._pool if b.block <= block <= b.max_block]
@@ -124,7 +124,7 @@ class RelayServer:
                 self._faults.pop(0)
             return fault
 
-    def _accept(self, bundle: Bundle) -> dict[str, str]:
+    def _accept(self, bundle: RelayBundle) -> dict[str, str]:
         with self._lock:
             if bundle.replacement_uuid is not None:
                 self._pool = [b for b in self._pool if not _same_uuid(b, bundle)]
@@ -158,14 +158,14 @@ class RelayServer:
             return self._call_bundle(p)
         raise UnknownMethod(method)
 
-    def _send_bundle(self, p: dict[str, Any], signer: str) -> Bundle:
+    def _send_bundle(self, p: dict[str, Any], signer: str) -> RelayBundle:
         txs = _raws(p.get("txs"), "txs")
         block = _number(p.get("blockNumber"), "blockNumber")
         reverting = p.get("revertingTxHashes") or []
         if not isinstance(reverting, list) or not all(_is_hash(h) for h in reverting):
             raise InvalidParams("revertingTxHashes must be a list of 32-byte 0x hashes")
         uuid = p.get("replacementUuid")
-        return Bundle(
+        return RelayBundle(
             hash=bundle_hash(tx_hash(t) for t in txs),
             items=txs,
             block=block,
@@ -180,7 +180,7 @@ class RelayServer:
             replacement_uuid=uuid if isinstance(uuid, str) else None,
         )
 
-    def _mev_bundle(self, p: dict[str, Any], signer: str) -> Bundle:
+    def _mev_bundle(self, p: dict[str, Any], signer: str) -> RelayBundle:
         if p.get("version") != "v0.1":
             raise InvalidParams(f"mev_sendBundle version must be v0.1, got {p.get('version')!r}")
         inclusion = p.get("inclusion")
@@ -203,7 +203,7 @@ class RelayServer:
                 if item.get("canRevert"):
                     may_revert.add(tx_hash(raw))
         hashes = [i if len(i) == HASH_LENGTH else tx_hash(i) for i in items]
-        return Bundle(
+        return RelayBundle(
             hash=bundle_hash(hashes),
             items=tuple(items),
             block=block,
@@ -227,7 +227,7 @@ class RelayServer:
         return call_bundle_result(run, request.txs, state_block)
 
 
-def call_bundle_result(run: Trial, txs: tuple[str, ...], state_block: int) -> dict[str, Any]:
+def call_bundle_result(run: TrialBlock, txs: tuple[str, ...], state_block: int) -> dict[str, Any]:
     """``eth_callBundle``'s result in the Flashbots shape (wei as decimal strings)."""
     if run.error:
         raise InvalidParams(f"the bundle cannot be simulated: {run.error}")
@@ -266,7 +266,7 @@ def call_bundle_result(run: Trial, txs: tuple[str, ...], state_block: int) -> di
 _METHODS = frozenset({"eth_sendBundle", "mev_sendBundle", "eth_cancelBundle", "eth_callBundle"})
 
 
-def _same_uuid(a: Bundle, b: Bundle) -> bool:
+def _same_uuid(a: RelayBundle, b: RelayBundle) -> bool:
     return a.signer == b.signer and a.replacement_uuid == b.replacement_uuid
 
 

@@ -32,7 +32,7 @@ _GAS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Hop:
+class TradeHop:
     pool: PoolInfo
     token_in: str  # symbols
     token_out: str
@@ -42,7 +42,7 @@ class Hop:
 class Trade:
     """Sell ``amount_in`` along ``hops``; revert unless the final output is at least ``min_out``."""
 
-    hops: tuple[Hop, ...]
+    hops: tuple[TradeHop, ...]
     amount_in: int
     min_out: int
     via: Via
@@ -58,7 +58,7 @@ class Trade:
 
 
 def run(
-    hops: tuple[Hop, ...], amount_in: int, states: Mapping[str, PoolState]
+    hops: tuple[TradeHop, ...], amount_in: int, states: Mapping[str, PoolState]
 ) -> tuple[int, dict[str, PoolState]]:
     """The route's output and the pools it changed; raises ``MarketError`` where the contracts
     revert (a pool cannot trade the amount, or a hop would yield nothing)."""

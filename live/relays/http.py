@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workbench.rpc.http import Endpoint
+from workbench.rpc.http import HttpTarget
 from workbench.rpc.retry import TransportFault
 
 __all__ = ["RelayTransport", "Reply"]
@@ -33,7 +33,7 @@ class RelayTransport:
     """POSTs to one URL; ``timeout`` bounds each socket operation (connect, send, read)."""
 
     def __init__(self, url: str, timeout: float = 2.0, max_idle: int = 4) -> None:
-        self._endpoint = Endpoint.parse(url, "relay", "http://127.0.0.1:8547")
+        self._endpoint = HttpTarget.parse(url, "relay", "http://127.0.0.1:8547")
         self.url = url
         self.timeout = timeout
         self._idle: list[http.client.HTTPConnection] = []

@@ -184,7 +184,7 @@ def join(
     """Fill each recorded pending transaction's including block from ingested transactions."""
     from workbench.errors import WorkbenchError
     from workbench.sources.dataset import Dataset
-    from workbench.sources.inclusion import join_inclusion
+    from workbench.sources.mempool_join import join_inclusion
 
     try:
         ds = Dataset.open(out)

@@ -1,7 +1,7 @@
 """Intents into bundles: Executor.sol calldata, then signed EIP-1559 transactions.
 
-The searcher's key signs locally and is never printed or stored; a ``Bundle``
-holds only signed bytes and hashes.
+The searcher's key signs locally and is never printed or stored; only signed bytes and
+hashes leave this module.
 """
 
 from __future__ import annotations
@@ -150,13 +150,3 @@ def sign_call(
 def gas_limit_from(gas_used: int, cfg: ExecutionConfig) -> int:
     """The gas limit to send with, from a simulation's gas use plus the margin."""
     return gas_used * (100 + cfg.gas_limit_margin_pct) // 100
-
-
-@dataclass(frozen=True, slots=True)
-class Bundle:
-    """Transactions for one block, in order: the target's raw bytes first for a backrun."""
-
-    block_number: int
-    txs: tuple[str, ...]
-    ours: tuple[str, ...]  # hashes of our transactions
-    intent_key: str

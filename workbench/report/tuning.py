@@ -30,7 +30,7 @@ COMPARED = (
 )
 
 
-class Trial(Protocol):
+class TuningTrial(Protocol):
     """One trial of a study, as the report shows it."""
 
     @property
@@ -55,7 +55,7 @@ class Tuning(Protocol):
     @property
     def held_out(self) -> tuple[int, int]: ...
     @property
-    def trials(self) -> Sequence[Trial]: ...
+    def trials(self) -> Sequence[TuningTrial]: ...
     @property
     def held_out_baseline(self) -> Summary: ...
     @property
@@ -80,7 +80,7 @@ def comparison_table(tuned: Summary, baseline: Summary) -> str:
     return tables.table(("Held-out blocks", "Tuned", "Baseline"), rows)
 
 
-def objective_figure(trials: Sequence[Trial]) -> go.Figure:
+def objective_figure(trials: Sequence[TuningTrial]) -> go.Figure:
     """Each complete trial's objective and the best so far, in trial order."""
     done = sorted((t for t in trials if t.value is not None), key=lambda t: t.number)
     values = [float(t.value or 0.0) for t in done]

@@ -18,7 +18,7 @@ _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class HttpTarget:
     """Where an HTTP(S) URL points: scheme, host, port and the path (with its query) to POST."""
 
     https: bool
@@ -27,7 +27,7 @@ class Endpoint:
     path: str
 
     @classmethod
-    def parse(cls, url: str, kind: str, example: str) -> Endpoint:
+    def parse(cls, url: str, kind: str, example: str) -> HttpTarget:
         """``url`` checked; a ``ConfigError`` naming ``kind`` and ``example`` otherwise."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -50,7 +50,7 @@ class HttpTransport:
     """POSTs JSON bodies to one URL over a reused connection; ``timeout`` is per socket operation."""
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self._endpoint = Endpoint.parse(url, "RPC", "http://127.0.0.1:8545")
+        self._endpoint = HttpTarget.parse(url, "RPC", "http://127.0.0.1:8545")
         self.url = url
         self.timeout = timeout
         self._conn: http.client.HTTPConnection | None = None

@@ -19,7 +19,7 @@ from workbench.errors import ConfigError, DatasetError
 from workbench.rpc import RpcClient
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged, Tables
 from workbench.sources.dataset import Dataset
-from workbench.sources.inclusion import join_inclusion
+from workbench.sources.mempool_join import join_inclusion
 from workbench.sources.rpc_convert import quantity
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")

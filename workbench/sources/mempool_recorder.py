@@ -24,8 +24,8 @@ from workbench.errors import ConfigError
 from workbench.rpc import RpcError, Subscription, WsClient
 from workbench.sources.block_fetch import unsupported
 from workbench.sources.dataset import Dataset
-from workbench.sources.inclusion import join_inclusion
 from workbench.sources.ingest import redact_url
+from workbench.sources.mempool_join import join_inclusion
 from workbench.sources.raw_tx import verified_raw
 from workbench.sources.rpc_convert import frame, mempool_row, quantity
 

@@ -73,7 +73,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Run(Base):
+class RunTable(Base):
     """One backtest (or shadow) run; ``config_hash`` is its resume key."""
 
     __tablename__ = "runs"
@@ -96,7 +96,7 @@ class Run(Base):
     notes: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Block(Base):
+class BlockTable(Base):
     """A block a run has processed: committed together with all its opportunities."""
 
     __tablename__ = "blocks"
@@ -113,10 +113,10 @@ class Block(Base):
     opportunity_count: Mapped[int] = mapped_column(Integer)
     notes: Mapped[dict[str, Any]] = mapped_column(JSON)
 
-    opportunities: Mapped[list[Opportunity]] = relationship(cascade="all, delete-orphan")
+    opportunities: Mapped[list[OpportunityTable]] = relationship(cascade="all, delete-orphan")
 
 
-class Opportunity(Base):
+class OpportunityTable(Base):
     """An intent proposed in a block; ``key`` is the route id (``@`` target tx if a backrun)."""
 
     __tablename__ = "opportunities"
@@ -146,12 +146,12 @@ class Opportunity(Base):
     predicted_revert: Mapped[float | None] = mapped_column(Float)  # a probability
     reverts_next_block: Mapped[bool | None] = mapped_column(Boolean)
 
-    simulation: Mapped[Simulation | None] = relationship(cascade="all, delete-orphan")
-    outcome: Mapped[Outcome | None] = relationship(cascade="all, delete-orphan")
-    action: Mapped[LiveAction | None] = relationship(cascade="all, delete-orphan")
+    simulation: Mapped[SimulationTable | None] = relationship(cascade="all, delete-orphan")
+    outcome: Mapped[OutcomeTable | None] = relationship(cascade="all, delete-orphan")
+    action: Mapped[LiveActionTable | None] = relationship(cascade="all, delete-orphan")
 
 
-class Simulation(Base):
+class SimulationTable(Base):
     """The EVM-exact simulation of an opportunity: gross ``profit`` and what it cost."""
 
     __tablename__ = "simulations"
@@ -170,7 +170,7 @@ class Simulation(Base):
     screening_profit_matches: Mapped[bool] = mapped_column(Boolean)
 
 
-class Outcome(Base):
+class OutcomeTable(Base):
     """How an opportunity scored; the PnLs are net of gas and bid and may be negative."""
 
     __tablename__ = "outcomes"
@@ -187,7 +187,7 @@ class Outcome(Base):
     pnl_with_competition: Mapped[int] = mapped_column(Wei)
 
 
-class LiveAction(Base):
+class LiveActionTable(Base):
     """What a shadow or live run did with an opportunity; for a bundle sent, where it went
     (``relays``: one JSON object per relay answer) and what it realised."""
 

@@ -24,7 +24,14 @@ from workbench.store.errors import (
     RunNotFoundError,
     StoreError,
 )
-from workbench.store.models import Block, LiveAction, Opportunity, Outcome, Run, Simulation
+from workbench.store.models import (
+    BlockTable,
+    LiveActionTable,
+    OpportunityTable,
+    OutcomeTable,
+    RunTable,
+    SimulationTable,
+)
 from workbench.store.records import (
     BlockRecord,
     LiveActionRecord,
@@ -80,7 +87,7 @@ class Store:
 
     def _start_or_resume(self, spec: RunSpec) -> RunInfo:
         with self._writer.begin() as session:
-            run = session.scalar(select(Run).where(Run.config_hash == spec.config_hash))
+            run = session.scalar(select(RunTable).where(RunTable.config_hash == spec.config_hash))
             if run is None:
                 run = _new_run(spec)
                 session.add(run)
@@ -110,7 +117,7 @@ class Store:
         try:
             with self._writer.begin() as session:
                 _run(session, run.id)
-                if session.get(Block, (run.id, block.number)) is not None:
+                if session.get(BlockTable, (run.id, block.number)) is not None:
                     raise BlockAlreadyRecordedError(run.id, block.number)
                 rows = _opportunity_rows(opportunities, block.number)
                 session.add(_block_row(run.id, block, rows))
@@ -137,8 +144,8 @@ class Store:
     def processed_blocks(self, run: RunInfo) -> list[int]:
         """The block numbers committed for ``run``, ascending."""
         with self._reader() as session:
-            query = select(Block.block_number).where(Block.run_id == run.id)
-            return list(session.scalars(query.order_by(Block.block_number)))
+            query = select(BlockTable.block_number).where(BlockTable.run_id == run.id)
+            return list(session.scalars(query.order_by(BlockTable.block_number)))
 
     def next_block(self, run: RunInfo) -> int | None:
         """The first block of the run's range not yet committed; None when all are."""
@@ -153,7 +160,7 @@ class Store:
         """Marks the run finished; refuses while any block of its range is missing."""
         with self._writer.begin() as session:
             row = _run(session, run.id)
-            done = session.scalar(select(func.count()).where(Block.run_id == run.id)) or 0
+            done = session.scalar(select(func.count()).where(BlockTable.run_id == run.id)) or 0
             missing = row.last_block - row.first_block + 1 - done
             if missing:
                 raise StoreError(
@@ -172,15 +179,15 @@ class Store:
             return _info(row)
 
 
-def _run(session: Session, run_id: int) -> Run:
-    row = session.get(Run, run_id)
+def _run(session: Session, run_id: int) -> RunTable:
+    row = session.get(RunTable, run_id)
     if row is None:
         raise RunNotFoundError(run_id)
     return row
 
 
-def _new_run(spec: RunSpec) -> Run:
-    return Run(
+def _new_run(spec: RunSpec) -> RunTable:
+    return RunTable(
         created_at=datetime.now(UTC),
         status=RunStatus.RUNNING,
         strategy=spec.strategy,
@@ -197,7 +204,7 @@ def _new_run(spec: RunSpec) -> Run:
     )
 
 
-def _info(run: Run, resumed: bool = False) -> RunInfo:
+def _info(run: RunTable, resumed: bool = False) -> RunInfo:
     return RunInfo(
         id=run.id,
         config_hash=run.config_hash,
@@ -212,8 +219,10 @@ def _info(run: Run, resumed: bool = False) -> RunInfo:
     )
 
 
-def _block_row(run_id: int, block: BlockRecord, opportunities: list[Opportunity]) -> Block:
-    return Block(
+def _block_row(
+    run_id: int, block: BlockRecord, opportunities: list[OpportunityTable]
+) -> BlockTable:
+    return BlockTable(
         run_id=run_id,
         block_number=block.number,
         processed_at=datetime.now(UTC),
@@ -227,8 +236,8 @@ def _block_row(run_id: int, block: BlockRecord, opportunities: list[Opportunity]
     )
 
 
-def _opportunity_rows(records: Iterable[OpportunityRecord], block: int) -> list[Opportunity]:
-    rows: dict[str, Opportunity] = {}
+def _opportunity_rows(records: Iterable[OpportunityRecord], block: int) -> list[OpportunityTable]:
+    rows: dict[str, OpportunityTable] = {}
     for record in records:
         if record.key in rows:
             raise InvalidRecordError(f"opportunity {record.key} given twice in block {block}")
@@ -236,9 +245,9 @@ def _opportunity_rows(records: Iterable[OpportunityRecord], block: int) -> list[
     return list(rows.values())
 
 
-def _opportunity_row(record: OpportunityRecord) -> Opportunity:
+def _opportunity_row(record: OpportunityRecord) -> OpportunityTable:
     sim, outcome, action = record.simulation, record.outcome, record.action
-    return Opportunity(
+    return OpportunityTable(
         strategy=record.strategy,
         key=record.key,
         route=[hop._asdict() for hop in record.route],
@@ -252,12 +261,12 @@ def _opportunity_row(record: OpportunityRecord) -> Opportunity:
         parent_fullness_bps=record.parent_fullness_bps,
         predicted_revert=record.predicted_revert,
         reverts_next_block=record.reverts_next_block,
-        simulation=None if sim is None else Simulation(**asdict(sim)),
-        outcome=None if outcome is None else Outcome(**asdict(outcome)),
+        simulation=None if sim is None else SimulationTable(**asdict(sim)),
+        outcome=None if outcome is None else OutcomeTable(**asdict(outcome)),
         action=None if action is None else _action_row(action),
     )
 
 
-def _action_row(record: LiveActionRecord) -> LiveAction:
+def _action_row(record: LiveActionRecord) -> LiveActionTable:
     values = {f.name: getattr(record, f.name) for f in fields(record)}
-    return LiveAction(**{**values, "relays": [dict(r) for r in record.relays]})
+    return LiveActionTable(**{**values, "relays": [dict(r) for r in record.relays]})

@@ -15,12 +15,12 @@ from sqlalchemy import JSON, Select, select
 from workbench.store.columns import Wei
 from workbench.store.models import (
     Base,
-    Block,
-    LiveAction,
-    Opportunity,
-    Outcome,
-    Run,
-    Simulation,
+    BlockTable,
+    LiveActionTable,
+    OpportunityTable,
+    OutcomeTable,
+    RunTable,
+    SimulationTable,
 )
 
 if TYPE_CHECKING:
@@ -41,50 +41,50 @@ OBJECT_COLUMNS = frozenset(
 
 def run_rows(store: Store) -> list[Row]:
     """Every run, oldest first."""
-    return _rows(store, select(Run.__table__).order_by(Run.id))
+    return _rows(store, select(RunTable.__table__).order_by(RunTable.id))
 
 
 def block_rows(store: Store, run_id: int) -> list[Row]:
     """The run's processed blocks, by number."""
-    query = select(Block.__table__).where(Block.run_id == run_id)
-    return _rows(store, query.order_by(Block.block_number))
+    query = select(BlockTable.__table__).where(BlockTable.run_id == run_id)
+    return _rows(store, query.order_by(BlockTable.block_number))
 
 
 def opportunity_rows(store: Store, run_id: int) -> list[Row]:
     """The run's opportunities, by block and then in the order they were recorded."""
-    query = select(Opportunity.__table__).where(Opportunity.run_id == run_id)
-    return _rows(store, query.order_by(Opportunity.block_number, Opportunity.id))
+    query = select(OpportunityTable.__table__).where(OpportunityTable.run_id == run_id)
+    return _rows(store, query.order_by(OpportunityTable.block_number, OpportunityTable.id))
 
 
 def simulation_rows(store: Store, run_id: int) -> list[Row]:
     """The run's simulations, each with its opportunity's block number and key."""
     query = (
-        select(Simulation.__table__, Opportunity.block_number, Opportunity.key)
-        .join(Opportunity, Simulation.opportunity_id == Opportunity.id)
-        .where(Opportunity.run_id == run_id)
+        select(SimulationTable.__table__, OpportunityTable.block_number, OpportunityTable.key)
+        .join(OpportunityTable, SimulationTable.opportunity_id == OpportunityTable.id)
+        .where(OpportunityTable.run_id == run_id)
     )
-    return _rows(store, query.order_by(Opportunity.block_number, Opportunity.id))
+    return _rows(store, query.order_by(OpportunityTable.block_number, OpportunityTable.id))
 
 
 def outcome_rows(store: Store, run_id: int) -> list[Row]:
     """The run's outcomes, each with its opportunity's block number and key."""
     query = (
-        select(Outcome.__table__, Opportunity.block_number, Opportunity.key)
-        .join(Opportunity, Outcome.opportunity_id == Opportunity.id)
-        .where(Opportunity.run_id == run_id)
+        select(OutcomeTable.__table__, OpportunityTable.block_number, OpportunityTable.key)
+        .join(OpportunityTable, OutcomeTable.opportunity_id == OpportunityTable.id)
+        .where(OpportunityTable.run_id == run_id)
     )
-    return _rows(store, query.order_by(Opportunity.block_number, Opportunity.id))
+    return _rows(store, query.order_by(OpportunityTable.block_number, OpportunityTable.id))
 
 
 def live_action_rows(store: Store, run_id: int) -> list[Row]:
     """The run's live actions (shadow or live runs), each with its opportunity's block
     number and key; empty for a backtest."""
     query = (
-        select(LiveAction.__table__, Opportunity.block_number, Opportunity.key)
-        .join(Opportunity, LiveAction.opportunity_id == Opportunity.id)
-        .where(Opportunity.run_id == run_id)
+        select(LiveActionTable.__table__, OpportunityTable.block_number, OpportunityTable.key)
+        .join(OpportunityTable, LiveActionTable.opportunity_id == OpportunityTable.id)
+        .where(OpportunityTable.run_id == run_id)
     )
-    return _rows(store, query.order_by(Opportunity.block_number, Opportunity.id))
+    return _rows(store, query.order_by(OpportunityTable.block_number, OpportunityTable.id))
 
 
 def to_frame(rows: list[Row]) -> pl.DataFrame:

@@ -7,12 +7,12 @@ from types import MappingProxyType
 
 import pytest
 
-from devnet.agents import Routes, Slot, amount_to_price, noise_orders, pool_tick
+from devnet.agents import Routes, TradingSlot, amount_to_price, noise_orders, pool_tick
 from devnet.config import NoiseParams
 from devnet.keys import stream
 from devnet.prices import ReferencePrices
 from devnet.spec import PoolInfo, initial_tick, units
-from devnet.trades import Hop, PoolState, Trade, calldata, simulate
+from devnet.trades import PoolState, Trade, TradeHop, calldata, simulate
 from workbench.chain.abi import selector
 from workbench.chain.market_spec import DeployedMarket
 from workbench.market.uniswap_v2 import UniswapV2Pool
@@ -59,7 +59,7 @@ def test_amount_to_price_moves_the_pool_to_the_target(pool: PoolInfo, move: int)
     sell = pool.symbol_a if move < 0 else pool.symbol_b  # selling a lowers b per a
     amount = amount_to_price(pool, s[pool.address], sell, target, cap=10**30)
     trade = Trade(
-        hops=(Hop(pool, sell, pool.other(sell)),), amount_in=amount, min_out=1, via="router02"
+        hops=(TradeHop(pool, sell, pool.other(sell)),), amount_in=amount, min_out=1, via="router02"
     )
     assert simulate(trade, s) is not None
     assert abs(pool_tick(pool, s[pool.address]) - target) <= 3
@@ -67,7 +67,7 @@ def test_amount_to_price_moves_the_pool_to_the_target(pool: PoolInfo, move: int)
 
 def test_a_reverting_trade_leaves_the_pools_unchanged() -> None:
     s = states()
-    hops = (Hop(V2, "WETH", "USDC"), Hop(V3, "USDC", "WETH"))
+    hops = (TradeHop(V2, "WETH", "USDC"), TradeHop(V3, "USDC", "WETH"))
     before = dict(s)
     assert simulate(Trade(hops=hops, amount_in=10**18, min_out=10**18, via="executor"), s) is None
     assert s == before
@@ -99,14 +99,14 @@ def test_calldata_targets_the_right_contract() -> None:
         ("executor", V2, executor, selector("Executor", "execute")),
     ]
     for via, pool, to, sel in cases:
-        trade = Trade(hops=(Hop(pool, "WETH", "USDC"),), amount_in=10**18, min_out=1, via=via)  # type: ignore[arg-type]
+        trade = Trade(hops=(TradeHop(pool, "WETH", "USDC"),), amount_in=10**18, min_out=1, via=via)  # type: ignore[arg-type]
         got_to, data = calldata(trade, market, recipient=executor, deadline=1, executor=executor)
         assert (got_to, data[:4]) == (to, sel)
 
 
 def test_noise_orders_are_deterministic_heavy_tailed_and_inside_the_slot() -> None:
     params = NoiseParams()
-    slot = Slot(
+    slot = TradingSlot(
         number=10,
         start_ms=1_000_000,
         length_ms=12_000,

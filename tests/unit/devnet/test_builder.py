@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 
 from devnet import builder
-from devnet.builder import Bundle, Slot, Trial, TxResult, select_bundles
+from devnet.builder import BlockSlot, RelayBundle, TrialBlock, TxResult, select_bundles
 from devnet.relay_server import (
     CallRequest,
     InvalidParams,
@@ -23,7 +23,7 @@ from live.relays.client import _call_bundle_result
 from workbench.chain.anvil_control import AnvilControl
 
 KEY = Account.from_key("0x" + "33" * 32)
-SLOT = Slot(10, 1_000, "0x" + "c0" * 20)
+SLOT = BlockSlot(10, 1_000, "0x" + "c0" * 20)
 SIGNER = "0x" + "5e" * 20
 NO_NODE = cast(AnvilControl, None)  # trial blocks are scripted
 NONCE: dict[str, int] = {}  # raw -> its nonce
@@ -51,7 +51,9 @@ def scripted(
     """Each raw pays ``pays[raw]``; a raw in ``bad`` reverts; a raw twice in a block (the
     same nonce) cannot be sent."""
 
-    def trial(node: Any, raws: Sequence[str], slot: Slot, *, trace: bool = False) -> Trial:
+    def trial(
+        node: Any, raws: Sequence[str], slot: BlockSlot, *, trace: bool = False
+    ) -> TrialBlock:
         assert slot == SLOT
         nonces = [NONCE[r] for r in raws]
         error = "nonce too low" if len(set(nonces)) < len(nonces) else None
@@ -59,14 +61,14 @@ def scripted(
             TxResult(builder.tx_hash(r), SIGNER, None, int(r not in bad), 21000, 2, 21000)
             for r in raws
         )
-        return Trial(txs, sum(pays.get(r, 0) for r in raws), 1, error)
+        return TrialBlock(txs, sum(pays.get(r, 0) for r in raws), 1, error)
 
     monkeypatch.setattr(builder, "trial", trial)
 
 
-def bundle(seq: int, *items: str, **kw: Any) -> Bundle:
+def bundle(seq: int, *items: str, **kw: Any) -> RelayBundle:
     hashes = [i if len(i) == 66 else builder.tx_hash(i) for i in items]
-    return Bundle(
+    return RelayBundle(
         hash=builder.bundle_hash(hashes),
         items=items,
         block=kw.pop("block", SLOT.number),
@@ -129,7 +131,7 @@ def test_reverts_timestamps_unknown_pending_duplicates_and_no_payment(
 
 
 def relay() -> RelayServer:
-    return RelayServer(lambda request: (Trial((), 0, 0), 0))
+    return RelayServer(lambda request: (TrialBlock((), 0, 0), 0))
 
 
 def test_bundle_hashes_agree_with_the_live_clients() -> None:
@@ -194,7 +196,7 @@ def test_unknown_methods_and_bad_injections() -> None:
 
 def test_call_bundle_results_parse_in_the_live_client() -> None:
     txs = (raw(0), raw(1))
-    run = Trial(
+    run = TrialBlock(
         (
             TxResult(builder.tx_hash(txs[0]), SIGNER, None, 1, 21000, 3, 42000, to_coinbase=7),
             TxResult(builder.tx_hash(txs[1]), SIGNER, None, 0, 30000, 3, 60000, error="no"),
@@ -211,5 +213,5 @@ def test_call_bundle_results_parse_in_the_live_client() -> None:
         (30000, 60000, "execution reverted"),
     ]
     with pytest.raises(InvalidParams, match="cannot be simulated"):
-        call_bundle_result(Trial((), 0, 1, "nonce too low"), txs, 99)
+        call_bundle_result(TrialBlock((), 0, 1, "nonce too low"), txs, 99)
     assert CallRequest(txs, 12, None, None).state_block is None

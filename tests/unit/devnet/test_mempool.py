@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_utils import keccak
 
 from devnet.keys import agent_account
-from devnet.mempool import Mempool, PendingTx, builder_order, sign
+from devnet.mempool import Mempool, MempoolEntry, builder_order, sign
 from devnet.trades import Trade
 from workbench.chain.eip1559 import next_base_fee
 
@@ -15,8 +15,8 @@ NO_TRADE = Trade(hops=(), amount_in=1, min_out=1, via="router02")
 
 def tx(
     name: str, sender: str, nonce: int, tip: int, seen: int, max_fee: int = 100 * GWEI
-) -> PendingTx:
-    return PendingTx(
+) -> MempoolEntry:
+    return MempoolEntry(
         hash=name,
         raw=b"",
         sender=sender,
@@ -32,7 +32,7 @@ def tx(
     )
 
 
-def names(txs: list[PendingTx]) -> list[str]:
+def names(txs: list[MempoolEntry]) -> list[str]:
     return [t.hash for t in txs]
 
 

@@ -44,7 +44,13 @@ from workbench.store import (
     to_frame,
 )
 from workbench.store.db import VERSION_TABLE, alembic_config, make_engine, upgrade
-from workbench.store.models import Base, LiveAction, Opportunity, Run, Simulation
+from workbench.store.models import (
+    Base,
+    LiveActionTable,
+    OpportunityTable,
+    RunTable,
+    SimulationTable,
+)
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 TX = "0x" + "ab" * 32
@@ -246,12 +252,14 @@ class StoreContract:
         (row,) = opportunity_rows(store, run.id)
         fields = {k: v for k, v in row.items() if k != "id"}
         with Session(store.engine) as session, pytest.raises(IntegrityError):
-            session.add(Opportunity(**fields))
+            session.add(OpportunityTable(**fields))
             session.commit()
         with Session(store.engine) as session, pytest.raises(IntegrityError):
             sim = simulation_rows(store, run.id)[0]
             session.add(
-                Simulation(**{k: sim[k] for k in sim if k not in ("id", "block_number", "key")})
+                SimulationTable(
+                    **{k: sim[k] for k in sim if k not in ("id", "block_number", "key")}
+                )
             )
             session.commit()
 
@@ -263,12 +271,12 @@ class StoreContract:
         def boom(*_: object) -> None:  # fires after the block and opportunity rows went out
             raise RuntimeError("simulated crash mid-block")
 
-        event.listen(Simulation, "before_insert", boom)
+        event.listen(SimulationTable, "before_insert", boom)
         try:
             with pytest.raises(RuntimeError, match="mid-block"):
                 store.record_block(run, block(1), [opportunity("r1"), opportunity("r2")])
         finally:
-            event.remove(Simulation, "before_insert", boom)
+            event.remove(SimulationTable, "before_insert", boom)
         assert store.processed_blocks(run) == []
         assert opportunity_rows(store, run.id) == []
 
@@ -376,7 +384,7 @@ class StoreContract:
         assert no["relays"] == [] and no["realised_pnl"] is None and no["landed"] is None
 
         with Session(store.engine) as session:
-            row = session.scalars(select(LiveAction).where(LiveAction.nonce == 41)).one()
+            row = session.scalars(select(LiveActionTable).where(LiveActionTable.nonce == 41)).one()
             back = LiveActionRecord(
                 **{k: getattr(row, k) for k in LiveActionRecord.__dataclass_fields__}
             )
@@ -391,11 +399,13 @@ class StoreContract:
         for r in (run, other):
             store.record_block(r, block(1), [replace(opportunity(), action=live_action())])
         with Session(store.engine) as session, session.begin():
-            session.delete(session.get(Run, run.id))
+            session.delete(session.get(RunTable, run.id))
         assert live_action_rows(store, run.id) == []
         assert len(live_action_rows(store, other.id)) == 1
         with Session(store.engine) as session, session.begin():
-            (opp,) = session.scalars(select(Opportunity).where(Opportunity.run_id == other.id))
+            (opp,) = session.scalars(
+                select(OpportunityTable).where(OpportunityTable.run_id == other.id)
+            )
             session.execute(text("DELETE FROM opportunities WHERE id = :id"), {"id": opp.id})
         assert live_action_rows(store, other.id) == []  # ON DELETE CASCADE in the database
 
@@ -411,7 +421,7 @@ class StoreContract:
                 connection.execute(text(sql))
         fields = {k: v for k, v in row.items() if k not in ("id", "block_number", "key")}
         with Session(store.engine) as session, pytest.raises(IntegrityError):
-            session.add(LiveAction(**fields))  # a second action for the same opportunity
+            session.add(LiveActionTable(**fields))  # a second action for the same opportunity
             session.commit()
 
     def test_extend_run_grows_the_range_and_never_shrinks_it(self, store: Store) -> None:
