@@ -243,3 +243,37 @@ def select_bundles(
         included.append(Included(b, payment, raws))
         paid += payment
     return Selection(tuple(included), tuple(rejected))
+
+
+@dataclass(frozen=True, slots=True)
+class IncludedBundle:
+    hash: str
+    signer: str
+    payment: int  # wei to the coinbase caused by its transactions
+    tx_hashes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedBundle:
+    hash: str
+    signer: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBlock:
+    """One block the devnet mined: the bundles on top, and what became of the recorded txs."""
+
+    number: int
+    hash: str
+    timestamp: int
+    tx_count: int
+    bundles: tuple[IncludedBundle, ...]
+    rejected: tuple[RejectedBundle, ...]
+    recorded_included: int  # recorded transactions in this block (also inside bundles)
+    carried: int  # recorded transactions still waiting in the pool after it
+    skipped: int  # recorded transactions that could not be sent during its slot
+
+    @property
+    def payment(self) -> int:
+        return sum(b.payment for b in self.bundles)

@@ -19,7 +19,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -31,16 +30,16 @@ from live.follower import FOLLOWER_FAULTS, Follower
 from live.metrics import LiveMetrics
 from live.pending_chain import PendingChain
 from live.risk import RiskManager
+from live.store_writer import StoreWriter
 from live.submit import BundleSender
 from live.watch import ChainWatcher, HeadSeen, PendingSeen
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.eip1559 import next_base_fee
-from workbench.chain.executor_install import install_executor
 from workbench.chain.market_spec import DeployedMarket
-from workbench.engine.backtest import git_sha, to_records
+from workbench.engine.backtest import git_sha
 from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.loop import BlockLoop, BlockResult
-from workbench.engine.searcher import EXECUTOR_ADDRESS, GAS_MONEY, Searcher
+from workbench.engine.searcher import EXECUTOR_ADDRESS, Searcher, install_searcher
 from workbench.errors import AnvilError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator
@@ -144,8 +143,7 @@ class LiveEngine:
         # our account's transaction count on the follower, between blocks (None: ask)
         self._nonce: int | None = None
         self._on_block_cb: Callable[[BlockResult], None] | None = None
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-store")
-        self._writes: list[Future[None]] = []
+        self._store = StoreWriter(db_url, lambda: self.run_info, self._set_run)
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -158,11 +156,8 @@ class LiveEngine:
             account: LocalAccount = Account.create()  # never printed, never stored
             self.searcher = Searcher(account, EXECUTOR_ADDRESS)
 
-            def prepare(node: AnvilControl) -> None:
-                install_executor(
-                    node, account.address, self.market.weth, self.capital, EXECUTOR_ADDRESS
-                )
-                node.set_balance(account.address, GAS_MONEY)
+            def prepare(node: AnvilControl) -> None:  # on every fresh fork
+                install_searcher(node, self.market.weth, self.capital, account)
 
         self.follower = Follower(self.rpc_url, head, prepare=prepare).start()
         node = self.follower.node
@@ -218,6 +213,9 @@ class LiveEngine:
     @publish.setter
     def publish(self, value: Publish | None) -> None:
         self.executor.ctx.publish = value
+
+    def _set_run(self, run: RunInfo) -> None:
+        self.run_info = run
 
     def _follower_failed(self, why: str) -> None:
         if self.follower is not None:
@@ -286,8 +284,7 @@ class LiveEngine:
     def _finish(self) -> None:
         if self.follower is not None:
             self.follower.stop()
-        self._writer.shutdown(wait=True)
-        self._check_writes()
+        self._store.close()
         if self.run_info is not None:
             with open_store(self.db_url) as store:
                 run = store.get_run(self.run_info.id)
@@ -352,7 +349,7 @@ class LiveEngine:
             self._nonce = None
             raise
         if ours:
-            self._record(result)
+            self._store.record(result)
         self._state.apply_all(block.logs)
         self.head = block.number
         self.head_seen_at = time.monotonic()
@@ -362,26 +359,6 @@ class LiveEngine:
             self.metrics.block(block.number, time.perf_counter() - started)
         if self._on_block_cb is not None:
             self._on_block_cb(result)
-
-    def _record(self, result: BlockResult) -> None:
-        """Stores the block on the writer thread (off the path to the next submission), in
-        order; a failed write stops the runner at the next block (``_check_writes``)."""
-        records = to_records(result)
-
-        def write() -> None:
-            assert self.run_info is not None
-            with open_store(self.db_url) as store:
-                if result.number > self.run_info.last_block:
-                    self.run_info = store.extend_run(self.run_info, result.number)
-                store.record_block(self.run_info, *records)
-
-        self._check_writes()
-        self._writes.append(self._writer.submit(write))
-
-    def _check_writes(self) -> None:
-        """Raises the error of a failed store write (nothing may be lost silently)."""
-        while self._writes and self._writes[0].done():
-            self._writes.pop(0).result()
 
     async def _open_slot(self, parent: BlockData, *, moved: frozenset[str]) -> None:
         """Opens the slot for the block after ``parent`` and executes its ``on_block`` intents."""
@@ -396,7 +373,7 @@ class LiveEngine:
         pools = self._state.pools
         self.loop.open(env, parent.miner, pools, moved)
         self._chain.reset(pools)
-        self.executor.prepare(env.number, self._writer)
+        self.executor.prepare(env.number, self._store.pool)
         await self.loop.top_of_block(time.perf_counter_ns())
 
     # -- pending transactions -------------------------------------------------------------

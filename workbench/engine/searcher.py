@@ -24,9 +24,12 @@ class Searcher:
     executor: str
 
 
-def install_searcher(node: AnvilControl, weth: str, capital: int) -> Searcher:
-    """A new searcher with ``capital`` WETH in its Executor; no block is mined."""
-    account = Account.create()  # throwaway key: never printed, never stored
+def install_searcher(
+    node: AnvilControl, weth: str, capital: int, account: LocalAccount | None = None
+) -> Searcher:
+    """A searcher (``account``, or a new throwaway key: never printed, never stored) with
+    ``capital`` WETH in its Executor and ETH for gas; no block is mined."""
+    account = account or Account.create()
     install_executor(node, account.address, weth, capital, EXECUTOR_ADDRESS)
     node.set_balance(account.address, GAS_MONEY)
     return Searcher(account, EXECUTOR_ADDRESS)
