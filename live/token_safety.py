@@ -17,7 +17,8 @@ from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.transact import describe_revert, revert_data
 from workbench.errors import ConfigError, RpcError, WorkbenchError
 from workbench.market.pool import Pool
-from workbench.market.uniswap_v2 import UniswapV2Pool
+from workbench.market.uniswap_v2 import UNISWAP_V2
+from workbench.market.venue import venue_of
 
 
 @runtime_checkable
@@ -116,7 +117,7 @@ class SimulatedTokenSafety:
         """The addresses of the pools trading ``token``, best first."""
 
         def rank(pool: Pool) -> int:
-            v2 = isinstance(pool, UniswapV2Pool)
+            v2 = venue_of(pool) is UNISWAP_V2
             with_weth = self.weth in {t.lower() for t in pool.tokens}
             return 0 if v2 and with_weth else 1 if v2 else 2
 

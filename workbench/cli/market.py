@@ -75,7 +75,10 @@ def pool_state(
     rpc: Annotated[str, typer.Option("--rpc", help="node JSON-RPC URL")],
     pool: Annotated[str, typer.Option("--pool", help="pool address")],
     block: Annotated[str, typer.Option("--block", help="block number or 'latest'")] = "latest",
-    kind: Annotated[str | None, typer.Option("--kind", help="v2 or v3 (default: detect)")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="a venue's fetch kind, e.g. v2 or v3 (default: detect)"),
+    ] = None,
     fee: Annotated[
         int, typer.Option("--fee", help="V2 fee in pips when the pair does not say")
     ] = 3000,
@@ -96,8 +99,10 @@ def pool_state(
         if not block.isdigit():
             fail(f"--block must be a block number or 'latest', got {block!r}")
         at = int(block)
-    if kind not in (None, "v2", "v3"):
-        fail(f"--kind must be v2 or v3, got {kind!r}")
+    from workbench.market.fetch import READERS
+
+    if kind is not None and kind not in READERS:
+        fail(f"--kind must be one of {', '.join(READERS)}, got {kind!r}")
     try:
         with RpcClient(rpc) as client:
             state = fetch_pool_state(client, pool, block=at, kind=kind, fee=fee)
