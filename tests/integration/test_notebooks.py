@@ -25,10 +25,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A short devnet and a database for the notebooks, and a kernel spec that runs this
     interpreter (whatever `python3` kernel the machine has), set in the kernels' environment."""
     root = tmp_path_factory.mktemp("notebooks")
-    generate(root / "devnet", DevnetConfig(blocks=25))
+    generate(root / "devnet-history", DevnetConfig(blocks=25))  # not "devnet": the package
     install(kernel_name=KERNEL, prefix=str(root / "jupyter"))
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("WORKBENCH_NOTEBOOK_DATASET", str(root / "devnet"))
+        env.setenv("WORKBENCH_NOTEBOOK_DATASET", str(root / "devnet-history"))
         env.setenv("WORKBENCH_DB_URL", f"sqlite:///{root / 'runs.db'}")
         env.setenv("JUPYTER_PATH", str(root / "jupyter" / "share" / "jupyter"))
         yield root

@@ -12,8 +12,11 @@ and settled by its executor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from workbench.engine.executor import Attempt, Executor, Placement, SlotEnv
 from workbench.engine.fidelity import Fidelity
@@ -29,6 +32,19 @@ from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv, PendingTx
 from workbench.strategy.intents import ArbIntent
 from workbench.strategy.models import WinModel
+
+T = TypeVar("T")
+
+
+def run_to_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs a driver's coroutine to its result from synchronous code, also where an event
+    loop already runs in this thread (a Jupyter kernel): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="block-loop") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ state after the recorded block, as if it had landed one block late.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +26,7 @@ from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
 from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.executor import Placement, SimulatedExecutor
 from workbench.engine.fidelity import Fidelity, compare
-from workbench.engine.loop import BlockLoop, BlockResult
+from workbench.engine.loop import BlockLoop, BlockResult, run_to_end
 from workbench.engine.replay_node import replay_node
 from workbench.engine.searcher import install_searcher
 from workbench.errors import DatasetError
@@ -116,7 +115,7 @@ class Replay:
         self, first: int, last: int, on_block: Callable[[BlockResult], None] | None = None
     ) -> list[BlockResult]:
         self.check_range(first, last)
-        return asyncio.run(self._run(first, last, on_block))
+        return run_to_end(self._run(first, last, on_block))
 
     async def _run(
         self, first: int, last: int, on_block: Callable[[BlockResult], None] | None
