@@ -11,26 +11,15 @@ and still pays. The trial blocks include whatever is in Anvil's pool, so the cal
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import keccak
-
 from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.flashbots import tx_hash
 from workbench.errors import RpcError
 
 HASH_LENGTH = 66  # "0x" + 32 bytes: a bundle item this long names a pending tx, not a signed one
-
-
-def tx_hash(raw: str) -> str:
-    """The hash of a signed transaction in 0x hex."""
-    return "0x" + keccak(hexstr=raw).hex()
-
-
-def bundle_hash(tx_hashes: Iterable[str]) -> str:
-    """The Flashbots bundle hash: keccak256 of the concatenated transaction hashes."""
-    return "0x" + keccak(b"".join(bytes.fromhex(h[2:]) for h in tx_hashes)).hex()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

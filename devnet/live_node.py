@@ -36,7 +36,6 @@ from devnet.builder import (
     TrialBlock,
     select_bundles,
     trial,
-    tx_hash,
 )
 from devnet.config import DevnetError
 from devnet.rebuild import load_info
@@ -44,6 +43,7 @@ from devnet.relay_server import CallRequest, RelayServer
 from devnet.setup import read_genesis, write_genesis
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.executor_install import install_executor
+from workbench.chain.flashbots import tx_hash
 from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
 from workbench.engine.replay_node import genesis_config
 from workbench.errors import DatasetError, RpcError, WorkbenchError

@@ -19,8 +19,14 @@ from typing import Any
 
 import orjson
 
-from devnet.builder import HASH_LENGTH, RelayBundle, TrialBlock, bundle_hash, tx_hash
-from workbench.chain.flashbots import HEADER, BadSignature, verify_flashbots_signature
+from devnet.builder import HASH_LENGTH, RelayBundle, TrialBlock
+from workbench.chain.flashbots import (
+    HEADER,
+    BadSignature,
+    bundle_hash,
+    tx_hash,
+    verify_flashbots_signature,
+)
 from workbench.errors import WorkbenchError
 
 

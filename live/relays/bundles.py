@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import keccak
-
+from workbench.chain.flashbots import bundle_hash, tx_hash
 from workbench.errors import ConfigError
 from workbench.types import address
 
@@ -37,11 +36,6 @@ _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
-def tx_hash(raw: str) -> str:
-    """The hash of a signed transaction given as 0x hex (legacy or typed: keccak of its bytes)."""
-    return "0x" + keccak(hexstr=raw).hex()
-
-
 def _raw_txs(txs: tuple[str, ...], what: str) -> None:
     for raw in txs:
         if not isinstance(raw, str) or not _HEX.fullmatch(raw):
@@ -52,10 +46,6 @@ def _hashes(hashes: tuple[str, ...], what: str) -> None:
     for h in hashes:
         if not isinstance(h, str) or not _HASH.fullmatch(h):
             raise ConfigError(f"{what}: {h!r} is not a 0x-prefixed 32-byte hash")
-
-
-def _bundle_hash(tx_hashes: list[str]) -> str:
-    return "0x" + keccak(b"".join(bytes.fromhex(h[2:]) for h in tx_hashes)).hex()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +79,7 @@ class BundleRequest:
 
     @property
     def hash(self) -> str:
-        return _bundle_hash(list(self.tx_hashes))
+        return bundle_hash(list(self.tx_hashes))
 
     def flashbots_params(self) -> dict[str, Any]:
         """The ``eth_sendBundle`` parameter object (optional members only when set)."""
@@ -186,7 +176,7 @@ class MevShareBundle:
 
     @property
     def hash(self) -> str:
-        return _bundle_hash(
+        return bundle_hash(
             [tx_hash(i.tx) if isinstance(i, MevShareTx) else i.hash for i in self.body]
         )
 

@@ -7,6 +7,8 @@ a searcher identity is the live runner's (``live.relays.auth``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak
@@ -14,13 +16,30 @@ from eth_utils import keccak
 from workbench.errors import WorkbenchError
 from workbench.types import Address, address
 
-__all__ = ["HEADER", "BadSignature", "body_digest", "verify_flashbots_signature"]
+__all__ = [
+    "HEADER",
+    "BadSignature",
+    "body_digest",
+    "bundle_hash",
+    "tx_hash",
+    "verify_flashbots_signature",
+]
 
 HEADER = "X-Flashbots-Signature"
 
 
 class BadSignature(WorkbenchError, ValueError):
     """A missing, malformed or wrong ``X-Flashbots-Signature``."""
+
+
+def tx_hash(raw: str) -> str:
+    """The hash of a signed transaction given as 0x hex (legacy or typed: keccak of its bytes)."""
+    return "0x" + keccak(hexstr=raw).hex()
+
+
+def bundle_hash(tx_hashes: Iterable[str]) -> str:
+    """The Flashbots bundle hash: keccak256 of the concatenated transaction hashes."""
+    return "0x" + keccak(b"".join(bytes.fromhex(h[2:]) for h in tx_hashes)).hex()
 
 
 def body_digest(body: bytes) -> str:

@@ -21,6 +21,7 @@ from devnet.relay_server import (
 from live.relays import BundleRequest, MevShareBundle, MevShareHash, MevShareTx
 from live.relays.client import _call_bundle_result
 from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.flashbots import bundle_hash, tx_hash
 
 KEY = Account.from_key("0x" + "33" * 32)
 SLOT = BlockSlot(10, 1_000, "0x" + "c0" * 20)
@@ -58,8 +59,7 @@ def scripted(
         nonces = [NONCE[r] for r in raws]
         error = "nonce too low" if len(set(nonces)) < len(nonces) else None
         txs = tuple(
-            TxResult(builder.tx_hash(r), SIGNER, None, int(r not in bad), 21000, 2, 21000)
-            for r in raws
+            TxResult(tx_hash(r), SIGNER, None, int(r not in bad), 21000, 2, 21000) for r in raws
         )
         return TrialBlock(txs, sum(pays.get(r, 0) for r in raws), 1, error)
 
@@ -67,9 +67,9 @@ def scripted(
 
 
 def bundle(seq: int, *items: str, **kw: Any) -> RelayBundle:
-    hashes = [i if len(i) == 66 else builder.tx_hash(i) for i in items]
+    hashes = [i if len(i) == 66 else tx_hash(i) for i in items]
     return RelayBundle(
-        hash=builder.bundle_hash(hashes),
+        hash=bundle_hash(hashes),
         items=items,
         block=kw.pop("block", SLOT.number),
         max_block=kw.pop("max_block", SLOT.number),
@@ -111,11 +111,11 @@ def test_reverts_timestamps_unknown_pending_duplicates_and_no_payment(
     victim = "0x" + "ab" * 32
     bundles = [
         bundle(0, a),  # reverts
-        bundle(1, a, b, may_revert=frozenset({builder.tx_hash(a)})),  # allowed to
+        bundle(1, a, b, may_revert=frozenset({tx_hash(a)})),  # allowed to
         bundle(2, d, min_timestamp=SLOT.timestamp + 1),
         bundle(3, victim, d),  # its pending target is not pending
         bundle(4, c),  # pays nothing
-        bundle(5, a, b, may_revert=frozenset({builder.tx_hash(a)})),  # a duplicate of 1
+        bundle(5, a, b, may_revert=frozenset({tx_hash(a)})),  # a duplicate of 1
     ]
     chosen = select_bundles(NO_NODE, bundles, SLOT, {})
     assert [(i.bundle.seq, i.payment) for i in chosen.included] == [(1, 7)]
@@ -148,7 +148,7 @@ def test_bundle_hashes_agree_with_the_live_clients() -> None:
     )
     assert r.handle("mev_sendBundle", [share.params()], SIGNER) == {"bundleHash": share.hash}
     assert [len(x.items) for x in r.bundles_for(14)] == [2]
-    assert r.bundles_for(14)[0].may_revert == {builder.tx_hash(raw(2))}
+    assert r.bundles_for(14)[0].may_revert == {tx_hash(raw(2))}
     assert r.bundles_for(15) == []
 
 
@@ -198,8 +198,8 @@ def test_call_bundle_results_parse_in_the_live_client() -> None:
     txs = (raw(0), raw(1))
     run = TrialBlock(
         (
-            TxResult(builder.tx_hash(txs[0]), SIGNER, None, 1, 21000, 3, 42000, to_coinbase=7),
-            TxResult(builder.tx_hash(txs[1]), SIGNER, None, 0, 30000, 3, 60000, error="no"),
+            TxResult(tx_hash(txs[0]), SIGNER, None, 1, 21000, 3, 42000, to_coinbase=7),
+            TxResult(tx_hash(txs[1]), SIGNER, None, 0, 30000, 3, 60000, error="no"),
         ),
         coinbase_diff=102007,
         base_fee=1,
