@@ -1,4 +1,6 @@
-"""Rolling replay: one Anvil, block after block (DESIGN.md "Replay").
+"""Rolling replay: one Anvil, block after block (DESIGN.md "Replay"), started from the
+dataset's origin: the historical driver of the one block loop (``engine.loop``), with the
+simulated executor.
 
 For each block N: the strategy sees the pools as of N-1 (``on_block``) and, for each public
 transaction of N that moves known pools, the pools right after it (``on_pending``); each
