@@ -58,8 +58,8 @@ lint: ## ruff, mypy and the import contracts (lint-imports: layers, no cycles)
 	$(BIN)/mypy workbench live devnet
 	$(BIN)/lint-imports
 
-backtest: ## Backtest: make backtest [BLOCKS=a-b] [DATASET=dir] [STRATEGY=name] [CONFIG=file.toml] [WORKERS=n]
-	$(BIN)/workbench backtest $(if $(BLOCKS),--blocks $(BLOCKS)) $(if $(DATASET),--dataset $(DATASET)) \
+backtest: ## Backtest: make backtest [BLOCKS=a-b] [DATASET=dir] [STRATEGY=name] [CONFIG=file.toml] [WORKERS=n] [FORK_URL=url]
+	@$(if $(FORK_URL),WORKBENCH_FORK_URL='$(FORK_URL)') $(BIN)/workbench backtest $(if $(BLOCKS),--blocks $(BLOCKS)) $(if $(DATASET),--dataset $(DATASET)) \
 		$(if $(STRATEGY),--strategy $(STRATEGY)) $(if $(CONFIG),--config $(CONFIG)) $(if $(WORKERS),--workers $(WORKERS))
 
 doctor: ## Check the toolchain (Python, web3, anvil, forge, solc)

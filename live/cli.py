@@ -16,7 +16,10 @@ CONFIRM_FLAG = "--send-real-transactions"
 
 
 def register(app: typer.Typer) -> None:
+    from live.executor_cli import executor_app
+
     app.command(name="live")(live)
+    app.add_typer(executor_app, name="executor")
 
 
 def live(
@@ -66,6 +69,7 @@ def live(
     from live.app import build_engine, load_params_file, run_live
     from live.settings import load_settings
     from workbench.cli.common import console, fail
+    from workbench.rpc.redact import redact_url
 
     try:
         settings = load_settings(
@@ -99,7 +103,7 @@ def live(
         def ready(server: object) -> None:
             url = getattr(server, "url", None)
             console.print(
-                f"[bold]{settings.mode}[/bold] {settings.strategy} on {settings.rpc}, cap "
+                f"[bold]{settings.mode}[/bold] {settings.strategy} on {redact_url(settings.rpc)}, cap "
                 f"{settings.capital_cap / 10**18:g} WETH"
                 + (f"; status {url}/status" if url else "")
             )
@@ -117,7 +121,10 @@ def live(
     except WorkbenchError as exc:
         fail(_message(exc), code=1)
     except TimeoutError:  # the WebSocket subscription never came up
-        fail(f"the node at {settings.ws} did not answer in time; check that it is up", code=1)
+        fail(
+            f"the node at {redact_url(settings.ws or '')} did not answer in time; check that it is up",
+            code=1,
+        )
 
 
 def _message(exc: BaseException) -> str:

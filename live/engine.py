@@ -47,9 +47,9 @@ from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
 from workbench.market.pool import Pool
 from workbench.rpc import RpcClient, RpcError, RpcTransportError
+from workbench.rpc.redact import redact_url
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged
 from workbench.sources.block_view import BlockData, blocks_of
-from workbench.sources.ingest import redact_url
 from workbench.store import RunInfo, RunSpec, open_store
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv

@@ -23,8 +23,8 @@ from typing import Any
 
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
+from workbench.engine.block_apply import apply_block
 from workbench.engine.fidelity import Fidelity
-from workbench.engine.replay import apply_block
 from workbench.errors import AnvilError
 from workbench.rpc import RpcError, RpcTransportError, unwrap_batch
 from workbench.sources.block_view import BlockData

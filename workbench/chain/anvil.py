@@ -66,6 +66,13 @@ class AnvilConfig:
     order: Literal["fees", "fifo"] | None = None
     extra_args: tuple[str, ...] = field(default_factory=tuple)
     port: int | None = None  # on 127.0.0.1; None or 0: a free one chosen by Anvil
+    fork_cache: bool | None = None
+    """Foundry's disk cache of forked state (by chain id and block): None keeps it for remote
+    nodes and skips it for local ones (a devnet reuses chain ids and numbers)."""
+    home: Path | None = None
+    rpc_timeout: float = 30.0
+    """Seconds our client waits for an answer (a fork's first reads go upstream: longer)."""
+    """Anvil's home directory, where Foundry keeps that cache (default: the user's)."""
 
     def __post_init__(self) -> None:
         if self.mining == "interval" and not self.block_time:
@@ -108,7 +115,9 @@ class AnvilConfig:
             a += ["--block-time", f"{self.block_time:g}"]
         elif self.mining == "none":
             a.append("--no-mining")
-        if self.fork_url and urlsplit(self.fork_url).hostname in _LOCAL_HOSTS:
+        local = bool(self.fork_url) and urlsplit(self.fork_url or "").hostname in _LOCAL_HOSTS
+        cached = not local if self.fork_cache is None else self.fork_cache
+        if self.fork_url and not cached:
             # Foundry caches forked state on disk by chain id and block number; a local chain
             # (a devnet, another Anvil) reuses both with different contents every run.
             a.append("--no-storage-caching")
@@ -136,6 +145,15 @@ def anvil_command(config: AnvilConfig, cache_path: Path | None = None) -> list[s
         *cache,
         *config.args(),
     ]
+
+
+def child_env(home: Path | None = None) -> dict[str, str]:
+    """The environment Anvil runs with: the path, home and temp directory only, so that no
+    secret in ours (a node URL, a keystore password) reaches it."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "TMPDIR", "LANG") if k in os.environ}
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
 
 
 def _die_with_parent() -> None:
@@ -218,6 +236,7 @@ class Anvil(AnvilControl):
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 cmd,
+                env=child_env(self.config.home),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -236,7 +255,11 @@ class Anvil(AnvilControl):
             self.port = int(m.group(1))
             # No retries: Anvil is local, and re-sending a timed-out evm_mine, evm_revert or
             # eth_sendTransaction would not be harmless. A failure surfaces at once.
-            self._rpc = RpcClient(self.url, timeout=30.0, retry=RetryPolicy(max_attempts=1))
+            self._rpc = RpcClient(
+                self.url,
+                timeout=self.config.rpc_timeout,
+                retry=RetryPolicy(max_attempts=1),
+            )
         try:
             self.rpc.call("eth_chainId")
         except RpcTransportError:

@@ -139,7 +139,8 @@ MARKET_FILE = "market.json"
 
 
 class DeployedMarket(_Frozen):
-    """Addresses of everything ``deploy_market`` created."""
+    """Addresses of everything ``deploy_market`` created, or of a real chain's pools found by
+    ``workbench market discover`` (``workbench.market.discover``)."""
 
     chain_id: int
     deployer: str
@@ -156,6 +157,8 @@ class DeployedMarket(_Frozen):
     v3_pools: dict[str, str] = Field(default_factory=dict, description="'A/B/fee' -> pool")
     executor: str | None = None
     executor_owner: str | None = None
+    decimals: dict[str, int] = Field(default_factory=dict, description="symbol -> decimals")
+    block: int | None = Field(None, description="the block a discovered market was read at")
 
     def token(self, symbol: str) -> str:
         return self.weth if symbol == WETH else self.tokens[symbol]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from workbench.chain.tools import project_root
 from workbench.cli.common import app, console, dataset_or_default, fail, progress_bar
+from workbench.engine.replay_node import ForkSource
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.sources.ingest import parse_block_range
 
@@ -75,9 +76,33 @@ def backtest(
         str | None,
         typer.Option("--db", help="database URL (default: WORKBENCH_DB_URL or workbench.db)"),
     ] = None,
+    fork_url: Annotated[
+        str | None,
+        typer.Option(
+            "--fork-url",
+            envvar="WORKBENCH_FORK_URL",
+            show_envvar=True,
+            help="archive node of a real chain's dataset (never stored; the variable keeps it "
+            "out of the command line)",
+        ),
+    ] = None,
+    market: Annotated[
+        Path | None, typer.Option("--market", help="market.json (default: the dataset's)")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="keep every answer the fork fetched here")
+    ] = None,
+    replay: Annotated[
+        Path | None, typer.Option("--replay", help="a recorded cassette: no node needed")
+    ] = None,
+    rpc_rate: Annotated[
+        float | None,
+        typer.Option("--rpc-rate", help="most compute units per second sent to the node"),
+    ] = None,
 ) -> None:
     """Replay blocks with a strategy, record every opportunity, print the summary and the
-    report's path. Rerun the same command to resume an interrupted run."""
+    report's path. Rerun the same command to resume an interrupted run. A dataset of a real
+    chain replays on a fork of an archive node (--fork-url) or of a recorded cassette."""
     from workbench.engine.backtest import BacktestRequest, block_range, run_backtest
     from workbench.engine.params import load_params
     from workbench.report.run_report import report_inputs, write_run_report
@@ -109,13 +134,15 @@ def backtest(
             workers=workers,
             db_url=db,
             inclusion=inclusion,
+            fork=fork_source(fork_url, record, replay, rpc_rate),
+            market=market,
         )
         lo, hi = block_range(req)
         with progress_bar() as progress:
             task = progress.add_task(f"{name} {lo}-{hi}", total=hi - lo + 1)
             run = run_backtest(req, on_block=lambda _: progress.advance(task))
         with open_store(db) as store:
-            _, rows, _ = report_inputs(store, run.id)
+            _, rows, replayed_blocks = report_inputs(store, run.id)
             path = write_run_report(store, run.id, _report_path(run.id))
     except WorkbenchError as exc:
         fail(str(exc))
@@ -145,8 +172,28 @@ def backtest(
     # disagreement is a defect, reported here and in the report's top-opportunities table.
     disagreements = [r for r in rows if r.sim_status == "success" and r.profit != r.expected_profit]
     table.add_row("screening != EVM profit", str(len(disagreements)))
+    matched = sum(b.txs_matched for b in replayed_blocks)
+    replayed = matched + sum(b.txs_mismatched for b in replayed_blocks)
+    reforks = sum(b.reforked for b in replayed_blocks)
+    table.add_row(
+        "replay fidelity (transactions)",
+        f"{matched:,} / {replayed:,}" + (f", {reforks} re-forks" if reforks else ""),
+    )
     console.print(table)
     console.print(str(path), soft_wrap=True)
+
+
+def fork_source(
+    url: str | None, record: Path | None, replay: Path | None, rate: float | None
+) -> ForkSource | None:
+    """Where a fork replay reads the chain (None when nothing is given)."""
+    if url is None and replay is None:
+        if record is not None or rate is not None:
+            fail("--record and --rpc-rate need a node: give --fork-url")
+        return None
+    if url is not None and replay is not None:
+        fail("give either --fork-url or --replay (a cassette replays with no node)")
+    return ForkSource(url=url, record=record, replay=replay, rate_cu=rate)
 
 
 @app.command()

@@ -25,7 +25,13 @@ def say(text: str, *, err: bool = False) -> None:
 def ingest(
     ctx: typer.Context,
     rpc: Annotated[
-        str | None, typer.Option("--rpc", help="node JSON-RPC URL (http:// or https://)")
+        str | None,
+        typer.Option(
+            "--rpc",
+            envvar="WORKBENCH_RPC_URL",
+            show_envvar=True,
+            help="node JSON-RPC URL (http:// or https://; the variable keeps a key off argv)",
+        ),
     ] = None,
     blocks: Annotated[
         str | None,
@@ -48,7 +54,7 @@ def ingest(
     Interrupted, rerun the same command: only the missing blocks are fetched. The subcommands record pending transactions (mempool) and join them with their blocks (join).
     """
     if ctx.invoked_subcommand is not None:
-        if rpc or blocks or out:
+        if blocks or out:
             fail(
                 f"--rpc/--blocks/--out belong to `workbench ingest`, not `ingest {ctx.invoked_subcommand}`"
             )
@@ -146,7 +152,7 @@ def mempool(
     Reconnects after drops; Ctrl-C stops cleanly and writes what was seen. Rows are joined with the blocks that included them once the dataset holds those blocks (ingest them into the same --out, or run `workbench ingest join`).
     """
     from workbench.errors import WorkbenchError
-    from workbench.sources.ingest import redact_url
+    from workbench.rpc.redact import redact_url
     from workbench.sources.mempool_recorder import record_mempool
 
     async def run() -> None:

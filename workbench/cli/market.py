@@ -116,3 +116,110 @@ def pool_state(
     tmp.write_text(text)
     tmp.replace(out)  # never a half-written STATE.json
     console_err.print(f"wrote {out}")
+
+
+market_app = typer.Typer(help="Find the market of a chain.", no_args_is_help=True)
+app.add_typer(market_app, name="market")
+
+
+def _factory(text: str) -> tuple[str, str]:
+    name, sep, address = text.partition("=")
+    if not sep or not name or not address.startswith("0x") or len(address) != 42:
+        fail(f"--v2-factory takes NAME=0xADDRESS, got {text!r}")
+    return name, address
+
+
+@market_app.command("discover")
+def discover(
+    rpc: Annotated[
+        str,
+        typer.Option(
+            "--rpc",
+            envvar="WORKBENCH_RPC_URL",
+            show_envvar=True,
+            help="node JSON-RPC URL (an archive node for a past block)",
+        ),
+    ],
+    block: Annotated[int, typer.Option("--block", min=0, help="the block the market is read at")],
+    out: Annotated[Path, typer.Option("--out", help="market.json to write")],
+    min_liquidity_weth: Annotated[
+        float,
+        typer.Option("--min-liquidity-weth", min=0.0, help="least WETH value a pool holds"),
+    ] = 10.0,
+    weth: Annotated[
+        str | None, typer.Option("--weth", help="the wrapped native token (default: the chain's)")
+    ] = None,
+    v2_factory: Annotated[
+        list[str] | None,
+        typer.Option("--v2-factory", help="NAME=ADDRESS of a V2-style factory (repeatable)"),
+    ] = None,
+    v3_factory: Annotated[
+        str | None, typer.Option("--v3-factory", help="a Uniswap V3 factory's address")
+    ] = None,
+    from_block: Annotated[
+        int, typer.Option("--from-block", min=0, help="first block searched for pools")
+    ] = 0,
+) -> None:
+    """Write the market at --block: the V2 pairs and V3 pools of the chain's known factories
+    (or those given) holding at least --min-liquidity-weth, their tokens and decimals.
+
+    Example: workbench market discover --rpc $NODE --block 21000000 --out market.json
+    """
+    from decimal import Decimal
+
+    from workbench.cli.common import progress_bar
+    from workbench.errors import ConfigError, MarketError, RpcError, RpcTransportError
+    from workbench.market.discover import discover_market
+    from workbench.networks import find_network
+    from workbench.rpc import RpcClient
+    from workbench.rpc.redact import redact_url
+
+    if from_block > block:
+        fail(f"--from-block {from_block} is after --block {block}")
+    try:
+        with RpcClient(rpc) as client:
+            chain_id = int(client.call("eth_chainId"), 16)
+            head = int(client.call("eth_blockNumber"), 16)
+            if block > head:
+                fail(f"--block {block} is after the node's head {head}")
+            network = find_network(chain_id)
+            factories = dict(_factory(f) for f in v2_factory or ())
+            if v3_factory:
+                factories["uniswap_v3"] = v3_factory
+            if not factories:
+                factories = dict(network.factories) if network else {}
+            if not factories:
+                fail(
+                    f"the workbench knows no factories of chain {chain_id}: give them with "
+                    "--v2-factory NAME=ADDRESS and --v3-factory ADDRESS"
+                )
+            wrapper = weth or (network.wrapper if network else None)
+            if wrapper is None:
+                fail(f"chain {chain_id} has no known wrapped native token: give --weth ADDRESS")
+            with progress_bar() as progress:
+                task = progress.add_task("discover", total=None)
+
+                def on_progress(step: str, done: int, total: int) -> None:
+                    progress.update(task, description=step, completed=done, total=total)
+
+                market = discover_market(
+                    client,
+                    chain_id=chain_id,
+                    block=block,
+                    weth=wrapper,
+                    factories=factories,
+                    min_liquidity_wei=int(Decimal(str(min_liquidity_weth)) * 10**18),
+                    from_block=from_block,
+                    on_progress=on_progress,
+                )
+    except (MarketError, ConfigError, RpcError) as exc:
+        fail(str(exc))
+    except RpcTransportError as exc:
+        fail(f"the node at {redact_url(rpc)} did not answer: {exc}")
+    market.save(out)
+    console_err.print(
+        f"wrote {out}: {len(market.v2_pairs)} V2 pairs, {len(market.v3_pools)} V3 pools, "
+        f"{len(market.tokens) + 1} tokens at block {block}",
+        soft_wrap=True,
+        markup=False,
+    )

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.chain.tools import project_root
+from workbench.engine.fidelity import Fidelity
 from workbench.engine.loop import BlockResult
 from workbench.engine.replay import DEFAULT_CAPITAL, Replay
+from workbench.engine.replay_node import ForkSource
 from workbench.errors import ConfigError
 from workbench.scoring.inclusion import InclusionModel
 from workbench.store import (
@@ -44,6 +46,8 @@ class BacktestRequest:
     capital: int = DEFAULT_CAPITAL
     db_url: str | None = None
     inclusion: InclusionModel | None = None  # for strategies that bid by a fitted model
+    fork: ForkSource | None = None  # where a fork-origin dataset's replay reads the chain
+    market: Path | None = None  # the market to watch (default: the dataset's market.json)
 
     def replay(self) -> Replay:
         return Replay(
@@ -51,6 +55,8 @@ class BacktestRequest:
             create(self.strategy, self.config),
             capital=self.capital,
             inclusion=self.inclusion,
+            fork=self.fork,
+            market=self.market,
         )
 
 
@@ -90,7 +96,7 @@ def to_records(result: BlockResult) -> tuple[BlockRecord, list[OpportunityRecord
         txs_matched=result.fidelity.matched,
         txs_mismatched=len(result.fidelity.mismatches),
         mempool_txs=result.public_txs,
-        notes={"mismatches": result.fidelity.mismatches} if result.fidelity.mismatches else {},
+        notes=_fidelity_notes(result.fidelity),
     )
     opportunities = []
     for o in result.opportunities:
@@ -126,6 +132,16 @@ def to_records(result: BlockResult) -> tuple[BlockRecord, list[OpportunityRecord
     return block, opportunities
 
 
+def _fidelity_notes(fidelity: Fidelity) -> dict[str, Any]:
+    """What a block's replay left to say: its mismatches, their causes, a re-fork."""
+    notes: dict[str, Any] = {}
+    if fidelity.mismatches:
+        notes |= {"mismatches": fidelity.mismatches, "causes": fidelity.causes}
+    if fidelity.reforked:
+        notes["reforked"] = True
+    return notes
+
+
 def _run_chunk(
     req: BacktestRequest, run_id: int, first: int, last: int, on_block: OnBlock | None = None
 ) -> None:
@@ -153,6 +169,8 @@ def run_backtest(req: BacktestRequest, on_block: OnBlock | None = None) -> RunIn
     """Runs (or resumes) the backtest and returns the finished run."""
     if req.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {req.workers}")
+    if req.workers > 1 and req.fork is not None and req.fork.record is not None:
+        raise ConfigError("--record keeps one cassette: record with --workers 1")
     replay, first, last = _replayable(req)
     spec = RunSpec(
         strategy=req.strategy,

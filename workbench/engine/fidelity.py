@@ -1,5 +1,5 @@
-"""Replay fidelity: a replayed transaction matches its recording when status, gas used and
-logs (address, topics, data, in order) are identical."""
+"""Replay fidelity: a replayed transaction matches its recording when status, gas used,
+cumulative gas and logs (address, topics, data, in order) are identical."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 class Fidelity:
     matched: int = 0
     mismatches: list[str] = field(default_factory=list)
+    causes: dict[str, int] = field(default_factory=dict)  # mismatches by cause
+    reforked: bool = False  # the replay forked the archive node afresh after this block
 
     @property
     def total(self) -> int:
@@ -38,6 +40,11 @@ def compare(
     gas = int(replayed["gasUsed"], 16)
     if gas != recorded["gas_used"]:
         diffs.append(f"gas used {gas} != {recorded['gas_used']}")
+    cumulative = int(replayed["cumulativeGasUsed"], 16)
+    if recorded.get("cumulative_gas_used") is not None and cumulative != int(
+        recorded["cumulative_gas_used"]
+    ):
+        diffs.append(f"cumulative gas {cumulative} != {recorded['cumulative_gas_used']}")
     got = [
         (lg["address"].lower(), [t.lower() for t in lg["topics"]], lg["data"].lower())
         for lg in replayed["logs"]

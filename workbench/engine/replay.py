@@ -23,21 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from workbench.chain.anvil import Anvil
-from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
+from workbench.engine.block_apply import apply_block
 from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.executor import Placement, SimulatedExecutor
-from workbench.engine.fidelity import Fidelity, compare
 from workbench.engine.loop import BlockLoop, BlockResult, run_to_end
-from workbench.engine.replay_node import replay_node
-from workbench.engine.searcher import install_searcher
+from workbench.engine.replay_node import ForkSource, replay_node
+from workbench.engine.searcher import fork_replay_account, install_searcher
 from workbench.errors import DatasetError
 from workbench.execution.simulate import AnvilSimulator
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
-from workbench.rpc import unwrap_batch
 from workbench.sources.block_view import BlockData, load_blocks
 from workbench.sources.dataset import Dataset
+from workbench.sources.origin import ForkOrigin
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv, PendingTx
 from workbench.strategy.models import WinModel
@@ -83,27 +82,48 @@ class Replay:
         *,
         capital: int = DEFAULT_CAPITAL,
         inclusion: WinModel | None = None,
+        fork: ForkSource | None = None,
+        market: Path | None = None,
     ) -> None:
         self.root = Path(root)
         self.strategy = strategy
         self.capital = capital
         self.inclusion = inclusion
+        self.fork = fork
         self.dataset = Dataset.open(self.root)
-        self.market = load_market(self.root)
+        self.market = load_market(market or self.root / MARKET_FILE)
+        self.forked = isinstance(self.dataset.origin, ForkOrigin)
         self.genesis_block = self.dataset.origin.block_number  # the state replays start from
+        if self.market.chain_id != self.dataset.chain_id:
+            raise DatasetError(
+                f"the market is of chain {self.market.chain_id}, the dataset {self.root} of "
+                f"chain {self.dataset.chain_id}: pass the market of the dataset's chain"
+            )
 
     def check_range(self, first: int, last: int) -> None:
         held = self.dataset.block_range
         if held is None:
             raise DatasetError(f"{self.root} holds no blocks")
         if last < first or first <= self.genesis_block or last > held[1]:
+            start = "its first block" if self.forked else "its genesis state"
             raise DatasetError(
                 f"blocks {first}-{last} are not replayable: {self.root} holds blocks "
-                f"{self.genesis_block + 1}-{held[1]} after its genesis state"
+                f"{self.genesis_block + 1}-{held[1]} after {start}; pick a range within them"
+            )
+        gaps = self.dataset.missing_blocks(self.genesis_block + 1, last)
+        if gaps:
+            a, b = gaps[0]
+            raise DatasetError(
+                f"{self.root} has a gap: blocks {a}-{b} are missing (ingest them first, e.g. "
+                f"`workbench ingest --rpc URL --blocks {a}-{b} --out {self.root}`)"
             )
 
     @contextmanager
     def _node(self, first: int) -> Iterator[Anvil]:
+        if self.forked:  # a fork starts where the chunk does: no prefix is replayed
+            with replay_node(self.dataset, fork=self.fork, at=first - 1) as node:
+                yield node
+            return
         with replay_node(self.dataset) as node:
             for block in (
                 load_blocks(self.dataset, self.genesis_block + 1, first - 1)
@@ -126,7 +146,9 @@ class Replay:
         with self._node(first) as node:
             pools = watched_pools(node.rpc, self.market)
             state = MarketState(pools, unknown_pools="ignore")
-            searcher = install_searcher(node, self.market.weth, self.capital)
+            account = fork_replay_account() if self.forked else None
+            searcher = install_searcher(node, self.market.weth, self.capital, account)
+            self._searcher = searcher
             cfg = execution_config(self.market, self.market.chain_id, searcher.executor)
             loop = BlockLoop(
                 self.strategy,
@@ -197,16 +219,27 @@ class Replay:
                 gas_left=block.gas_limit - used,
             )
             await loop.pending(pending_tx(block, tx), placement, frozenset(its_pools), running)
-        return loop.close(block, apply_block(node, block)), moved
+        fidelity = apply_block(node, block, upstream_errors=self._failed if self.forked else None)
+        if fidelity.mismatches and self.forked:
+            # A diverged block must not poison the rest: the next starts on a fresh fork of
+            # the archive node at this block, with our searcher installed again.
+            node.reset(node.config.fork_url, block.number)
+            install_searcher(node, self.market.weth, self.capital, self._searcher.account)
+            fidelity.reforked = True
+        return loop.close(block, fidelity), moved
+
+    def _failed(self) -> int:
+        return self.fork.stats.failed if self.fork else 0
 
 
-def load_market(root: Path) -> DeployedMarket:
-    """The market a dataset's replay watches (its ``market.json``)."""
-    path = root / MARKET_FILE
+def load_market(path: Path) -> DeployedMarket:
+    """The market a replay watches (a dataset's ``market.json``, or a file given)."""
+    if path.is_dir():
+        path = path / MARKET_FILE
     if not path.is_file():
         raise DatasetError(
-            f"{root} has no {MARKET_FILE}: the replay needs the market to watch (its pools "
-            "and tokens, as written by `workbench devnet generate`)"
+            f"{path} does not exist: the replay needs the market to watch (its pools and "
+            "tokens; `workbench devnet generate` writes one into the dataset); pass --market FILE"
         )
     return DeployedMarket.load(path)
 
@@ -217,37 +250,3 @@ def _last_log(events: list[Any], tx_index: int, address: str) -> int:
         for e in events
         if e.transaction_index == tx_index and e.address.lower() == address
     )
-
-
-def apply_block(node: AnvilControl, block: BlockData) -> Fidelity:
-    """Mines the recorded block on ``node`` from its signed transactions (its coinbase, base
-    fee and timestamp) and compares every receipt with the recording.
-
-    The settings and the transactions go in one batch: Anvil takes a batch's calls in order
-    while each completes without waiting (as these do), and its pool keeps arrival order; a
-    transaction taken out of order would show as a mismatch, never pass unseen."""
-    calls: list[tuple[str, list[Any]]] = [
-        ("anvil_setCoinbase", [block.miner]),
-        ("anvil_setNextBlockBaseFeePerGas", [hex(block.base_fee)]),
-    ]
-    for tx in block.transactions:
-        if not tx.get("raw"):
-            raise DatasetError(
-                f"transaction {tx['hash']} of block {block.number} has no signed bytes (raw)"
-            )
-        calls.append(("eth_sendRawTransaction", [tx["raw"]]))
-    hashes = unwrap_batch(node.rpc.batch(calls))[2:]
-    node.mine(timestamp=block.timestamp)
-    fidelity = Fidelity()
-    replayed_all = unwrap_batch(
-        node.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-    )
-    for tx, replayed in zip(block.transactions, replayed_all, strict=True):
-        problem = compare(
-            tx["hash"], replayed, block.receipts[tx["hash"]], block.logs_of(tx["hash"])
-        )
-        if problem:
-            fidelity.mismatches.append(problem)
-        else:
-            fidelity.matched += 1
-    return fidelity

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.executor_install import install_executor
@@ -16,6 +17,12 @@ from workbench.types import address
 
 EXECUTOR_ADDRESS = address("0x00000000000000000000000000000000e8ec0700")  # where ours is installed
 GAS_MONEY = 10**21  # ETH for the searcher's gas in simulations
+
+
+def fork_replay_account() -> LocalAccount:
+    """The searcher of fork replays: one fixed key (public, so never to hold anything real),
+    so that a rerun reads exactly the upstream state the first read (its cassette replays)."""
+    return Account.from_key(keccak(text="workbench fork-replay searcher"))
 
 
 @dataclass(frozen=True)

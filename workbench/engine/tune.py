@@ -32,10 +32,10 @@ from workbench.engine.params import Params, config_of
 from workbench.engine.replay import load_market
 from workbench.errors import ConfigError
 from workbench.report.run_report import report_inputs
+from workbench.rpc.redact import redact_url
 from workbench.scoring.inclusion import InclusionModel, Sample
 from workbench.scoring.metrics import ETH, OpportunityRow, Summary, summarize
 from workbench.scoring.payments import searcher_payments
-from workbench.sources.ingest import redact_url
 from workbench.store import open_store
 from workbench.store.db import database_url
 from workbench.strategy.api import config_type

@@ -13,5 +13,6 @@ DEVNET = register(
         wrapper_balance_slot=3,
         fee_market=FeeMarket(elasticity=2, denominator=8),
         block_time=12.0,
+        hardfork="prague",  # the devnet's (devnet.config)
     )
 )

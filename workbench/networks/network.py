@@ -44,6 +44,8 @@ class Network:
     """The storage slot of the wrapper's ``balanceOf`` mapping (WETH9: 3); None: probe it."""
     fee_market: FeeMarket = field(default_factory=FeeMarket)
     block_time: float = 12.0
+    hardfork: str | None = None
+    """The hardfork a fork of it runs (None: what Anvil infers from the chain and block)."""
     factories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Venue factories by name ("uniswap_v2", "sushiswap", "uniswap_v3", ...)."""
     relays: tuple[RelayEndpoint, ...] = ()

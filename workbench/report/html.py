@@ -59,6 +59,8 @@ class BlockStats:
     txs_mismatched: int
     opportunities: int
     mismatches: tuple[str, ...] = ()
+    causes: tuple[tuple[str, int], ...] = ()  # mismatches by cause (``engine.block_apply``)
+    reforked: bool = False  # a fork replay forked the archive node afresh after this block
 
 
 def _note(text: str) -> str:
@@ -101,6 +103,19 @@ def _fidelity_section(blocks: Sequence[BlockStats]) -> str:
         f"<p>{matched:,} of {total:,} replayed transactions matched their recording "
         f"({tables.percent(matched / total)}) over {len(ordered):,} blocks.</p>"
     )
+    causes: dict[str, int] = {}
+    for b in ordered:
+        for cause, n in b.causes:
+            causes[cause] = causes.get(cause, 0) + n
+    if causes:
+        listed_causes = ", ".join(f"{cause}: {n:,}" for cause, n in sorted(causes.items()))
+        text += f"<p>Mismatches by cause: {escape(listed_causes)}.</p>"
+    reforks = sum(b.reforked for b in ordered)
+    if reforks:
+        text += (
+            f"<p>{reforks:,} diverged block(s) were followed by a fresh fork of the archive "
+            "node, so that none changed the blocks after it.</p>"
+        )
     fig = figures.fidelity_per_block(
         [b.number for b in ordered],
         [b.txs_matched for b in ordered],

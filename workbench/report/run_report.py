@@ -61,6 +61,8 @@ def report_inputs(
             txs_mismatched=b["txs_mismatched"],
             opportunities=b["opportunity_count"],
             mismatches=tuple((b["notes"] or {}).get("mismatches", ())),
+            causes=tuple(sorted((b["notes"] or {}).get("causes", {}).items())),
+            reforked=bool((b["notes"] or {}).get("reforked")),
         )
         for b in block_rows(store, run_id)
     ]

@@ -25,6 +25,7 @@ from workbench.rpc.codec import (
     encode_batch,
 )
 from workbench.rpc.http import HttpTransport
+from workbench.rpc.redact import redact_url
 from workbench.rpc.retry import RetryPolicy, TransportFault
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ class Endpoint:
         self.breaker = breaker
 
     def __repr__(self) -> str:
-        return f"Endpoint({self.url!r}, {self.breaker.state.value})"
+        return f"Endpoint({redact_url(self.url)!r}, {self.breaker.state.value})"
 
 
 class RpcClient:
@@ -142,10 +143,10 @@ class RpcClient:
                     skip.append(ep)
                 if fault.retry_after is not None:
                     retry_after = max(retry_after or 0.0, fault.retry_after)
-                attempts.append(f"{ep.url}: {fault}")
+                attempts.append(f"{redact_url(ep.url)}: {fault}")
             except MalformedResponse as exc:
                 ep.transport.close()  # the stream may be out of step; start clean next time
-                attempts.append(f"{ep.url}: malformed reply: {exc}")
+                attempts.append(f"{redact_url(ep.url)}: malformed reply: {exc}")
             else:
                 ep.breaker.record_success()
                 return result
@@ -155,7 +156,7 @@ class RpcClient:
     def _give_up(self, label: str, attempts: list[str]) -> RpcTransportError:
         blocked = [e for e in self.endpoints if not e.breaker.allows()]
         circuits = "; ".join(
-            f"circuit open for {e.url} after {e.breaker.failures} consecutive failures, "
+            f"circuit open for {redact_url(e.url)} after {e.breaker.failures} consecutive failures, "
             f"next probe in {e.breaker.retry_in():.1f}s"
             for e in blocked
         )

@@ -13,17 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from workbench.errors import ConfigError, DatasetError
 from workbench.rpc import RpcClient
+from workbench.rpc.redact import redact_url
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged, Tables
 from workbench.sources.dataset import Dataset
 from workbench.sources.mempool_join import join_inclusion
 from workbench.sources.rpc_convert import quantity
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
-_KEYLIKE = re.compile(r"^(?=.*\d)[\w-]{16,}$|^[\w-]{32,}$")
 TRIES = 3
 """Reads of one chunk before giving up when the node's answers do not fit together."""
 
@@ -42,19 +41,6 @@ def parse_block_range(text: str) -> tuple[int, int]:
             f"block range {text!r} ends at {last}, before its start {first}; write {last}-{first}"
         )
     return first, last
-
-
-def redact_url(url: str) -> str:
-    """``url`` safe to store or print: no credentials, query or API-key-like path segments
-    (``https://user:pw@host/v3/0123...cdef?key=x`` -> ``https://host/v3/…?…``)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"  # IPv6
-    if parts.port is not None:
-        host += f":{parts.port}"
-    path = "/".join("…" if _KEYLIKE.match(s) else s for s in parts.path.split("/"))
-    return f"{parts.scheme}://{host}{path}" + ("?…" if parts.query else "")
 
 
 @dataclass(slots=True)

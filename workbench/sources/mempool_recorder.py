@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from workbench.errors import ConfigError
 from workbench.rpc import RpcError, Subscription, WsClient
+from workbench.rpc.redact import redact_url
 from workbench.sources.block_fetch import unsupported
 from workbench.sources.dataset import Dataset
-from workbench.sources.ingest import redact_url
 from workbench.sources.mempool_join import join_inclusion
 from workbench.sources.raw_tx import verified_raw
 from workbench.sources.rpc_convert import frame, mempool_row, quantity

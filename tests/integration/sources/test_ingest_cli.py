@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from workbench.chain.anvil import Anvil
 from workbench.chain.transact import Sender
 from workbench.cli import app
+from workbench.rpc.redact import redact_url
 from workbench.sources.dataset import Dataset
-from workbench.sources.ingest import parse_block_range, redact_url
+from workbench.sources.ingest import parse_block_range
 
 runner = CliRunner()
 

@@ -211,6 +211,20 @@ def test_mismatches_listed_up_to_a_limit_and_counts_checked(tmp_path: Path) -> N
     assert "The blocks record 3 opportunities but 1 were scored." in section(page, "Summary")
 
 
+def test_mismatch_causes_and_reforks_are_summed(tmp_path: Path) -> None:
+    blocks = [
+        BlockStats(1, 4, 2, 2, 0, ("a", "b"), (("other", 1), ("prevrandao", 1)), True),
+        BlockStats(2, 3, 2, 1, 0, ("c",), (("prevrandao", 1),), True),
+        BlockStats(3, 5, 5, 0, 0),
+    ]
+    fidelity = section(page_of(tmp_path, blocks=blocks), "Replay fidelity")
+    assert "9 of 12 replayed transactions matched" in fidelity
+    assert "Mismatches by cause: other: 1, prevrandao: 2." in fidelity
+    assert "2 diverged block(s) were followed by a fresh fork" in fidelity
+    clean = section(page_of(tmp_path, blocks=[BlockStats(3, 5, 5, 0, 0)]), "Replay fidelity")
+    assert "by cause" not in clean and "fresh fork" not in clean
+
+
 @pytest.mark.parametrize(
     ("wei", "text"),
     [
