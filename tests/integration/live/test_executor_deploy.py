@@ -6,6 +6,7 @@ The key and the password never show in the output."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,11 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                 }
             ],
         )
-        weth = node.rpc.call("eth_getTransactionReceipt", [tx])["contractAddress"]
+        deadline = time.monotonic() + 30  # Anvil mines the deployment on its own time
+        while (receipt := node.rpc.call("eth_getTransactionReceipt", [tx])) is None:
+            assert time.monotonic() < deadline, "the WETH deployment was never mined"
+            time.sleep(0.05)
+        weth = receipt["contractAddress"]
         yield node, keystore, owner, weth
 
 
