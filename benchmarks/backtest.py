@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from percentiles import percentile
 from web3_script import Chosen, run_web3_script
 
 import workbench.strategy.builtin  # noqa: F401  (registers cyclic_arb)
@@ -56,12 +57,6 @@ profit is a step function that much coarse (a unit of an 8-decimals token is wor
 # Sizes are compared by what they earn: near its peak a cycle's profit is flat and stepped,
 # so two searches can stop far apart (seen: 2,593 ppm) at profits equal within the rounding;
 # the largest size difference is printed as a figure, not required to be small.
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (an observed value)."""
-    ranked = sorted(values)
-    return ranked[max(0, min(len(ranked) - 1, round(q / 100 * len(ranked) + 0.5) - 1))]
 
 
 def hwm_mb(pid: int | str = "self") -> float:

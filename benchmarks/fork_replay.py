@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from percentiles import percentile
+
 from devnet import ensure_default_dataset
 from devnet.archive import archive_node
 from workbench.chain.anvil import Anvil, AnvilConfig
@@ -41,10 +43,17 @@ from workbench.sources.ingest import ingest_blocks
 FIRST = 570
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (an observed value)."""
-    ranked = sorted(values)
-    return ranked[max(0, min(len(ranked) - 1, round(q / 100 * len(ranked) + 0.5) - 1))]
+def _side(
+    start: float, per_block: list[float], matched: int, mismatched: int, calls: int
+) -> dict[str, Any]:
+    """One side's results: its time since ``start``, per-block ms, receipts and upstream calls."""
+    return {
+        "seconds": time.perf_counter() - start,
+        "per_block_ms": per_block,
+        "matched": matched,
+        "mismatched": mismatched,
+        "upstream_calls": calls,
+    }
 
 
 def rolling(dataset: Dataset, url: str, first: int, last: int) -> dict[str, Any]:
@@ -57,13 +66,7 @@ def rolling(dataset: Dataset, url: str, first: int, last: int) -> dict[str, Any]
             fidelity = apply_block(node, block)
             per_block.append(1000 * (time.perf_counter() - t))
             matched, mismatched = matched + fidelity.matched, mismatched + len(fidelity.mismatches)
-    return {
-        "seconds": time.perf_counter() - start,
-        "per_block_ms": per_block,
-        "matched": matched,
-        "mismatched": mismatched,
-        "upstream_calls": sum(fork.stats.calls.values()),
-    }
+    return _side(start, per_block, matched, mismatched, sum(fork.stats.calls.values()))
 
 
 def fork_per_block(dataset: Dataset, url: str, first: int, last: int) -> dict[str, Any]:
@@ -85,13 +88,7 @@ def fork_per_block(dataset: Dataset, url: str, first: int, last: int) -> dict[st
             calls += sum(proxy.stats.calls.values())
         per_block.append(1000 * (time.perf_counter() - t))
         matched, mismatched = matched + fidelity.matched, mismatched + len(fidelity.mismatches)
-    return {
-        "seconds": time.perf_counter() - start,
-        "per_block_ms": per_block,
-        "matched": matched,
-        "mismatched": mismatched,
-        "upstream_calls": calls,
-    }
+    return _side(start, per_block, matched, mismatched, calls)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from eth_account import Account
+from percentiles import percentile
 from web3_live import run_web3_pipeline
 
 from devnet import ensure_default_dataset
@@ -67,12 +68,6 @@ _CPUS = sorted(os.sched_getaffinity(0))
 SIDE_CPUS = set(_CPUS[: len(_CPUS) // 2])
 DEVNET_CPUS = set(_CPUS[len(_CPUS) // 2 :]) if SIDE_CPUS else set()
 Found = set[tuple[int, str, int]]  # (target block, intent key, amount in)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (an observed value)."""
-    ranked = sorted(values)
-    return ranked[max(0, min(len(ranked) - 1, round(q / 100 * len(ranked) + 0.5) - 1))]
 
 
 @contextlib.contextmanager

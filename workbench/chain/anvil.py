@@ -70,9 +70,9 @@ class AnvilConfig:
     """Foundry's disk cache of forked state (by chain id and block): None keeps it for remote
     nodes and skips it for local ones (a devnet reuses chain ids and numbers)."""
     home: Path | None = None
+    """Anvil's home directory, where Foundry keeps that cache (default: the user's)."""
     rpc_timeout: float = 30.0
     """Seconds our client waits for an answer (a fork's first reads go upstream: longer)."""
-    """Anvil's home directory, where Foundry keeps that cache (default: the user's)."""
 
     def __post_init__(self) -> None:
         if self.mining == "interval" and not self.block_time:

@@ -143,9 +143,9 @@ def discover(
     block: Annotated[int, typer.Option("--block", min=0, help="the block the market is read at")],
     out: Annotated[Path, typer.Option("--out", help="market.json to write")],
     min_liquidity_weth: Annotated[
-        float,
-        typer.Option("--min-liquidity-weth", min=0.0, help="least WETH value a pool holds"),
-    ] = 10.0,
+        str,
+        typer.Option("--min-liquidity-weth", help="least WETH value a pool holds (decimal)"),
+    ] = "10",
     weth: Annotated[
         str | None, typer.Option("--weth", help="the wrapped native token (default: the chain's)")
     ] = None,
@@ -165,7 +165,7 @@ def discover(
 
     Example: workbench market discover --rpc $NODE --block 21000000 --out market.json
     """
-    from decimal import Decimal
+    from decimal import Decimal, InvalidOperation
 
     from workbench.cli.common import progress_bar
     from workbench.errors import ConfigError, MarketError, RpcError, RpcTransportError
@@ -176,6 +176,12 @@ def discover(
 
     if from_block > block:
         fail(f"--from-block {from_block} is after --block {block}")
+    try:
+        min_liquidity_wei = int(Decimal(min_liquidity_weth) * 10**18)
+    except (InvalidOperation, ValueError, OverflowError):  # not a number, NaN, infinity
+        min_liquidity_wei = -1
+    if min_liquidity_wei < 0:
+        fail(f"--min-liquidity-weth must be a decimal amount >= 0, got {min_liquidity_weth!r}")
     try:
         with RpcClient(rpc) as client:
             chain_id = int(client.call("eth_chainId"), 16)
@@ -208,7 +214,7 @@ def discover(
                     block=block,
                     weth=wrapper,
                     factories=factories,
-                    min_liquidity_wei=int(Decimal(str(min_liquidity_weth)) * 10**18),
+                    min_liquidity_wei=min_liquidity_wei,
                     from_block=from_block,
                     on_progress=on_progress,
                 )

@@ -98,10 +98,10 @@ def apply_block(
     if impersonated:
         node.rpc.batch([("anvil_stopImpersonatingAccount", [s]) for s in sorted(impersonated)])
     node.mine(timestamp=block.timestamp)
-    got: dict[int, Any] = {}
-    ok = [(i, h) for i, h in zip(sent, hashes, strict=True) if isinstance(h, str)]
+    answer_of = dict(zip(sent, hashes, strict=True))  # a hash, or why it was refused
+    ok = [(i, h) for i, h in answer_of.items() if isinstance(h, str)]
     receipts = unwrap_batch(node.rpc.batch([("eth_getTransactionReceipt", [h]) for _, h in ok]))
-    got.update({i: r for (i, _), r in zip(ok, receipts, strict=True)})
+    got = {i: r for (i, _), r in zip(ok, receipts, strict=True)}
     failed_upstream = upstream_errors is not None and upstream_errors() > errors_before
     fidelity = Fidelity()
     for i, tx in enumerate(block.transactions):
@@ -109,7 +109,7 @@ def apply_block(
         if i in unsupported:
             problem: str | None = f"{tx['hash']}: type {tx['type']} is not replayed (no sidecar)"
         else:
-            sent_error = hashes[sent.index(i)]
+            sent_error = answer_of[i]
             problem = (
                 f"{tx['hash']}: not accepted ({sent_error.message})"
                 if isinstance(sent_error, RpcError)

@@ -87,6 +87,9 @@ def test_bad_input_names_the_fix(
 ) -> None:
     out = tmp_path / "market.json"
     base = ["market", "discover", "--rpc", archive.url, "--out", str(out)]
+    for amount in ("lots", "-1", "nan"):
+        bad = runner.invoke(app, [*base, "--block", "10", "--min-liquidity-weth", amount])
+        assert bad.exit_code == 2 and "decimal amount >= 0" in bad.output
     late = runner.invoke(app, [*base, "--block", "99999999"])
     assert late.exit_code == 2 and "after the node's head" in late.output
     unknown = runner.invoke(app, [*base, "--block", "10"])
