@@ -125,6 +125,8 @@ def _forked(
             rpc_timeout=300.0,
         )
         with Anvil(config) as node:
+            if fork.record is not None:
+                proxy.record_accounts(node.rpc.call("eth_accounts"), at)
             try:
                 yield node
             except Exception:

@@ -175,9 +175,17 @@ class ForkProxy:
         if self.record is None:
             return
         with self._lock:
-            answers = dict(self._answers)
+            answers = with_account_forms(self._answers)
         text = json.dumps({"format": CASSETTE_FORMAT, "answers": answers}, sort_keys=True)
         write_atomically(self.record, text + "\n")
+
+    def record_accounts(self, addresses: list[str], block: int) -> None:
+        """Records the balance, nonce and code of ``addresses`` at ``block``. Anvil fetches some
+        accounts on its own time (its dev accounts as it starts), so one run asks for them and
+        the next may not: a cassette holds them anyway, and its replay does not depend on it."""
+        for address in addresses:
+            for method in ("eth_getBalance", "eth_getTransactionCount", "eth_getCode"):
+                self._one({"method": method, "params": [address.lower(), hex(block)]})
 
     def answer(self, request: Any) -> Any:
         """The reply to a JSON-RPC request or batch."""
@@ -227,6 +235,36 @@ class ForkProxy:
             return {"error": {"code": -32002, "message": message}, "transport": True}
 
 
+_ACCOUNT_PARTS = {
+    "eth_getBalance": "balance",
+    "eth_getTransactionCount": "nonce",
+    "eth_getCode": "code",
+}
+
+
+def with_account_forms(answers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``answers`` with each account read in both of the forms a fork may ask it in: one
+    ``eth_getAccountInfo`` or its balance, nonce and code apart. Foundry picks one or the other
+    on its own time, so a replay may ask in the form its recording did not."""
+    out = dict(answers)
+    parts: dict[str, dict[str, Any]] = {}
+    for key, answer in answers.items():
+        method, params = json.loads(key)
+        if "result" not in answer:
+            continue
+        if method == "eth_getAccountInfo":
+            for part, name in _ACCOUNT_PARTS.items():
+                out.setdefault(_key(part, params), {"result": answer["result"][name]})
+        elif method in _ACCOUNT_PARTS:
+            parts.setdefault(_key("eth_getAccountInfo", params), {})[_ACCOUNT_PARTS[method]] = (
+                answer["result"]
+            )
+    for key, info in parts.items():
+        if len(info) == len(_ACCOUNT_PARTS):
+            out.setdefault(key, {"result": info})
+    return out
+
+
 def _load(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text())
@@ -237,4 +275,4 @@ def _load(path: Path) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict) or data.get("format") != CASSETTE_FORMAT:
         raise ConfigError(f"{path} is not a cassette of format {CASSETTE_FORMAT}")
     answers: dict[str, dict[str, Any]] = data.get("answers", {})
-    return answers
+    return with_account_forms(answers)
