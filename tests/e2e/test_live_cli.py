@@ -243,7 +243,7 @@ def _report(tmp_path: Path, run_id: int) -> str:
 
 def test_shadow_run_through_the_cli_and_its_status_server(dataset: Path, tmp_path: Path) -> None:
     with DevnetNode(dataset, block_time=1.5, first_block=FIRST) as node:
-        until = node.head + 8
+        until = node.head + 12  # slack for a loaded machine
         with _live(tmp_path, node, "--until-block", str(until)) as live:
             health = _wait_healthy(live)
             assert isinstance(health["head"], int) and health["head"] >= FIRST - 1
