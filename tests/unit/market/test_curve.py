@@ -130,11 +130,15 @@ def test_exchange_keeps_D_is_monotone_and_round_trip_loses(
         return
     after = s.pool_after
     assert isinstance(after, CurveStableSwapPool)
-    assert after.invariant() >= p.invariant()  # fees stay with the LPs; rounding favours them
+    # Fees stay with the LPs and rounding favours them. Without a fee only to within D's
+    # precision: get_D's Newton loop stops within 1 of the root, so D may read 1 lower after a
+    # swap and a round trip may return 1 wei more (hypothesis found both, fee 0 and amp 1-2).
+    slack = 0 if p.fee else 1
+    assert after.invariant() >= p.invariant() - slack
     assert p.swap_exact_in(t_in, dx + more, token_out=t_out).amount_out >= s.amount_out
     if s.amount_out > 0:
         back = after.swap_exact_in(t_out, s.amount_out, token_out=t_in)
-        assert back.amount_out <= dx  # never gains (equal is possible with no fee and 6 decimals)
+        assert back.amount_out <= dx + slack  # never gains (beyond that 1 without a fee)
 
 
 def test_api_errors() -> None:
