@@ -4,6 +4,7 @@ the mempool, and when)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class BlockData:
     receipts: dict[str, dict[str, Any]]  # by transaction hash
     logs: list[dict[str, Any]]  # in log order
     first_seen_ms: dict[str, int] = field(default_factory=dict)  # public transactions only
+    withdrawals: list[dict[str, Any]] = field(default_factory=list)  # EIP-4895, amounts in gwei
+    parent_beacon_block_root: str | None = None  # EIP-4788
 
     def logs_of(self, tx_hash: str) -> list[dict[str, Any]]:
         return [log for log in self.logs if log["transaction_hash"] == tx_hash]
@@ -72,6 +75,8 @@ def blocks_of(
             first_seen_ms={
                 t["hash"]: first_seen[t["hash"]] for t in block_txs if t["hash"] in first_seen
             },
+            withdrawals=json.loads(b["withdrawals"]) if b.get("withdrawals") else [],
+            parent_beacon_block_root=b.get("parent_beacon_block_root"),
         )
 
 

@@ -28,9 +28,19 @@ import polars as pl
 from workbench import __version__
 from workbench.errors import DatasetError
 from workbench.sources.origin import ForkOrigin, Origin, origin_of
-from workbench.sources.schema import BLOCK_TABLES, REQUIRED, SCHEMA_VERSION, TABLES, empty
+from workbench.sources.schema import (
+    BLOCK_TABLES,
+    REQUIRED,
+    SCHEMA_VERSION,
+    TABLES,
+    empty,
+    file_schema_ok,
+)
 
 MANIFEST = "manifest.json"
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
+"""Schema versions this workbench opens; what it writes is ``SCHEMA_VERSION`` (a version-1
+dataset appended to becomes version 2: its old files stay as they are)."""
 
 
 def _sha256(path: Path) -> str:
@@ -131,10 +141,11 @@ class Dataset:
             manifest = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise DatasetError(f"{path} is unreadable or not JSON ({exc})") from None
-        if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
-            found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        if found not in READABLE_VERSIONS:
             raise DatasetError(
-                f"{path}: schema version {found!r}; this workbench reads {SCHEMA_VERSION}"
+                f"{path}: schema version {found!r}; this workbench reads "
+                f"{', '.join(map(str, READABLE_VERSIONS))}: upgrade the workbench"
             )
         for key in ("chain_id", "source", "tables"):
             if key not in manifest:
@@ -198,15 +209,18 @@ class Dataset:
                     schema = pl.read_parquet_schema(path)
                 except Exception as exc:  # polars raises several types for a broken file
                     raise DatasetError(f"{path}: not a readable parquet file ({exc})") from None
-                expected = TABLES[table]
-                if dict(schema) != expected:
+                if not file_schema_ok(table, dict(schema)):
                     raise DatasetError(
-                        f"{path}: columns {dict(schema)} differ from the {table} schema {expected}"
+                        f"{path}: columns {dict(schema)} differ from the {table} schema "
+                        f"{TABLES[table]}"
                     )
 
     def scan(self, table: str) -> pl.LazyFrame:
         files = [str(self.root / p.path) for p in self.parts(table)]
-        return pl.scan_parquet(files) if files else empty(table).lazy()
+        if not files:
+            return empty(table).lazy()
+        # a version-1 file lacks the columns version 2 added: they read as nulls
+        return pl.scan_parquet(files, schema=TABLES[table], missing_columns="insert")
 
     def read(self, table: str, blocks: tuple[int, int] | None = None) -> pl.DataFrame:
         """A whole table, or its rows for blocks ``first..last`` (inclusive)."""
@@ -303,6 +317,7 @@ class Dataset:
 
     def _save_manifest(self) -> None:
         self.manifest["updated_at"] = _now()
+        self.manifest["schema_version"] = SCHEMA_VERSION
         _write_atomic(self.root / MANIFEST, json.dumps(self.manifest, indent=2).encode())
 
     def missing_blocks(self, first: int, last: int) -> list[tuple[int, int]]:

@@ -59,6 +59,28 @@ def access_list_json(value: Any) -> str | None:
     return json.dumps(items, separators=(",", ":"))
 
 
+def withdrawals_json(value: Any) -> str | None:
+    """EIP-4895 withdrawals as compact JSON (amounts in gwei), from a node's block
+    (``validatorIndex``, hex quantities) or an export (``validator_index``, integers)."""
+    if value is None:
+        return None
+    items = [
+        {
+            "index": quantity(w["index"]),
+            "validator_index": quantity(w.get("validatorIndex", w.get("validator_index"))),
+            "address": str(w["address"]).lower(),
+            "amount": quantity(w["amount"]),
+        }
+        for w in value
+    ]
+    return json.dumps(items, separators=(",", ":"))
+
+
+def hashes_json(value: Any) -> str | None:
+    """A list of hashes (blob versioned hashes) as compact JSON, lowercase."""
+    return None if value is None else json.dumps([str(h).lower() for h in value])
+
+
 def block_row(block: Obj) -> Row:
     return {
         "number": quantity(block["number"]),
@@ -76,6 +98,11 @@ def block_row(block: Obj) -> Row:
         "receipts_root": hexdata(block.get("receiptsRoot")),
         "size": quantity(block.get("size")),
         "transaction_count": len(block.get("transactions") or ()),
+        "mix_hash": hexdata(block.get("mixHash")),
+        "parent_beacon_block_root": hexdata(block.get("parentBeaconBlockRoot")),
+        "blob_gas_used": quantity(block.get("blobGasUsed")),
+        "excess_blob_gas": quantity(block.get("excessBlobGas")),
+        "withdrawals": withdrawals_json(block.get("withdrawals")),
     }
 
 
@@ -108,6 +135,8 @@ def transaction_row(tx: Obj, raw: str | None) -> Row:
         "s": word(tx.get("s")),
         "access_list": access_list_json(tx.get("accessList")),
         "raw": raw,
+        "max_fee_per_blob_gas": wei(tx.get("maxFeePerBlobGas")),
+        "blob_versioned_hashes": hashes_json(tx.get("blobVersionedHashes")),
     }
 
 

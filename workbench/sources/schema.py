@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Hex = pl.String()
 Wei = pl.String()  # decimal string of a uint256
@@ -32,6 +32,11 @@ BLOCKS: dict[str, pl.DataType] = {
     "receipts_root": Hex,
     "size": U64,
     "transaction_count": U64,
+    "mix_hash": Hex,  # prevrandao since the merge
+    "parent_beacon_block_root": Hex,  # EIP-4788, since Cancun
+    "blob_gas_used": U64,  # EIP-4844, since Cancun
+    "excess_blob_gas": U64,
+    "withdrawals": Text,  # EIP-4895: JSON [{"index","validator_index","address","amount"}], gwei
 }
 
 TRANSACTIONS: dict[str, pl.DataType] = {
@@ -54,6 +59,8 @@ TRANSACTIONS: dict[str, pl.DataType] = {
     "s": Hex,
     "access_list": Text,  # JSON text
     "raw": Hex,  # the signed transaction, when known
+    "max_fee_per_blob_gas": Wei,  # type 3
+    "blob_versioned_hashes": Text,  # type 3: JSON list of 0x-hashes
 }
 
 RECEIPTS: dict[str, pl.DataType] = {
@@ -97,6 +104,18 @@ MEMPOOL: dict[str, pl.DataType] = {
     "included_block": U64,  # filled when joined with the block that included it
 }
 
+ADDED_IN_2: dict[str, tuple[str, ...]] = {
+    "blocks": (
+        "mix_hash",
+        "parent_beacon_block_root",
+        "blob_gas_used",
+        "excess_blob_gas",
+        "withdrawals",
+    ),
+    "transactions": ("max_fee_per_blob_gas", "blob_versioned_hashes"),
+}
+"""Columns schema version 2 added (a version-1 file lacks them; they read as nulls)."""
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "blocks": BLOCKS,
     "transactions": TRANSACTIONS,
@@ -131,6 +150,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 """Columns that must be present and non-null; the others may be null (e.g. ``raw`` when the
 signed bytes are unknown, ``base_fee_per_gas`` before London)."""
+
+
+def file_schema_ok(table: str, schema: dict[str, pl.DataType]) -> bool:
+    """Whether a parquet file's columns are the table's, now or as schema version 1 had them."""
+    now = TABLES[table]
+    v1 = {c: t for c, t in now.items() if c not in ADDED_IN_2.get(table, ())}
+    return schema in (now, v1)
 
 
 def empty(table: str) -> pl.DataFrame:

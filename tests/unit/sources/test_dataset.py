@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from workbench.errors import DatasetError
 from workbench.sources.dataset import MANIFEST, Dataset
-from workbench.sources.schema import TABLES
+from workbench.sources.schema import ADDED_IN_2, SCHEMA_VERSION, TABLES
 
 
 def block_tables(first: int, last: int) -> dict[str, pl.DataFrame]:
@@ -144,3 +145,31 @@ def test_two_writers_keep_each_others_appends(tmp_path: Path) -> None:
     b.append_blocks(4, 5, block_tables(4, 5))
     final = Dataset.open(tmp_path / "d")
     assert final.block_range == (0, 5) and final.rows("mempool") == 1 and final.rows("blocks") == 6
+
+
+def test_a_version_1_dataset_still_opens_reads_and_grows(tmp_path: Path) -> None:
+    """Written before schema version 2 added the withdrawals, blob and beacon-root columns: its
+    files lack them (read as nulls); an append writes version-2 files beside the old ones."""
+    ds = Dataset.create(tmp_path / "d", chain_id=1, source="test")
+    ds.append_blocks(0, 9, block_tables(0, 9))
+    manifest = json.loads((tmp_path / "d" / MANIFEST).read_text())
+    for table, added in ADDED_IN_2.items():
+        for entry in manifest["tables"][table]["files"]:
+            path = tmp_path / "d" / entry["path"]
+            pl.read_parquet(path).drop(added).write_parquet(path)
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["schema_version"] = 1
+    (tmp_path / "d" / MANIFEST).write_text(json.dumps(manifest))
+
+    old = Dataset.open(tmp_path / "d")  # verified: checksums and the version-1 columns
+    blocks = old.read("blocks")
+    assert blocks.columns == list(TABLES["blocks"]) and blocks["withdrawals"].null_count() == 10
+    old.append_blocks(10, 12, block_tables(10, 12))
+    grown = Dataset.open(tmp_path / "d")
+    assert grown.manifest["schema_version"] == SCHEMA_VERSION
+    assert grown.read("transactions").height == 13
+
+    manifest["schema_version"] = SCHEMA_VERSION + 1
+    (tmp_path / "d" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match="upgrade the workbench"):
+        Dataset.open(tmp_path / "d")

@@ -87,6 +87,18 @@ BLOCK = {
     "extraData": "0x",
     "baseFeePerGas": "0x3b9aca00",
     "size": "0x2e3",
+    "mixHash": "0xEB1616609E29297D9BD91856092E998010F503D2CB507079029CB5F5BA6AD366",
+    "parentBeaconBlockRoot": "0x" + "ab" * 32,
+    "blobGasUsed": "0x20000",
+    "excessBlobGas": "0x0",
+    "withdrawals": [  # mainnet block 17173049's first, as a node serves it
+        {
+            "index": "0x21bbc0",
+            "validatorIndex": "0x83e46",
+            "address": "0xB9D7934878B5FB9610B3FE8A5E441E8FAD7E293F",
+            "amount": "0x2ba460b",
+        }
+    ],
     "transactions": [TX],
 }
 RECEIPT = {
@@ -128,6 +140,12 @@ def test_block_transaction_receipt_and_log_rows() -> None:
         "receipts_root": BLOCK["receiptsRoot"],
         "size": 0x2E3,
         "transaction_count": 1,
+        "mix_hash": "0xeb1616609e29297d9bd91856092e998010f503d2cb507079029cb5f5ba6ad366",
+        "parent_beacon_block_root": "0x" + "ab" * 32,
+        "blob_gas_used": 131072,
+        "excess_blob_gas": 0,
+        "withdrawals": '[{"index":2210752,"validator_index":540230,'
+        '"address":"0xb9d7934878b5fb9610b3fe8a5e441e8fad7e293f","amount":45762059}]',
     }
     row = transaction_row(TX, RAW)
     assert row["to"] == "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"  # lowercase
@@ -138,6 +156,18 @@ def test_block_transaction_receipt_and_log_rows() -> None:
         31337,
     )
     assert row["s"] == "0x06fef29cefb57d7fb1701e1e813aa01e1b993f0c8e304058afe4bc9c085afe6b"
+    assert row["max_fee_per_blob_gas"] is row["blob_versioned_hashes"] is None
+    blob = transaction_row(
+        {
+            **TX,
+            "type": "0x3",
+            "maxFeePerBlobGas": "0x3b9aca00",
+            "blobVersionedHashes": ["0x01" + "AB" * 31],
+        },
+        None,
+    )
+    assert blob["max_fee_per_blob_gas"] == str(10**9)
+    assert json.loads(blob["blob_versioned_hashes"]) == ["0x01" + "ab" * 31]
     assert (row["v"], row["access_list"], row["raw"]) == ("0", "[]", RAW)
     assert receipt_row(RECEIPT) == {
         "block_number": 1,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,6 +99,48 @@ def topics(value: Any) -> list[str] | None:
     if not isinstance(items, list):
         raise BadValue(f"is not a list of topics: {_short(value)}")
     return [str(hash32(t)) for t in items if t != ""]
+
+
+def withdrawals(value: Any) -> str | None:
+    """EIP-4895 withdrawals (a JSON list, or its text in a CSV cell) as the dataset's JSON."""
+    items = _json_list(value, "withdrawals")
+    if items is None:
+        return None
+    try:
+        rows = [
+            {
+                "index": u64(w["index"]),
+                "validator_index": u64(w["validator_index"]),
+                "address": address(w["address"]),
+                "amount": u64(w["amount"]),  # gwei
+            }
+            for w in items
+        ]
+    except (KeyError, TypeError):
+        raise BadValue(f"is not a list of withdrawals: {_short(value)}") from None
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def hash_list(value: Any) -> str | None:
+    """A list of 32-byte hashes (blob versioned hashes) as JSON text."""
+    if isinstance(value, str) and not value.lstrip().startswith("["):
+        value = [h for h in value.split(",") if h]  # a CSV cell: comma-joined
+    items = _json_list(value, "hashes")
+    return None if items is None else json.dumps([hash32(h) for h in items])
+
+
+def _json_list(value: Any, what: str) -> list[Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value if value.lstrip().startswith("[") else f"[{value}]"  # CSV: comma-joined
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise BadValue(f"is not a JSON list of {what}: {_short(value)}") from None
+    if not isinstance(value, list):
+        raise BadValue(f"is not a list of {what}: {_short(value)}")
+    return value
 
 
 def _short(value: Any) -> str:

@@ -10,7 +10,7 @@ and log belongs to a block of the export with the same hash and timestamp, every
 first block is written, so bad input never leaves half an import behind.
 
 The dataset does not hold: block ``nonce``, ``sha3_uncles``, ``logs_bloom``,
-``total_difficulty``, ``withdrawals_root``, ``withdrawals``, blob gas fields; receipt ``root``
+``total_difficulty``, ``withdrawals_root``; receipt ``root``
 (pre-Byzantium) and L2 ``l1_*`` fees. ``ImportSummary.dropped`` counts their non-null values.
 ethereum-etl exports no signature (v, r, s) nor signed bytes, so ``raw`` stays null, and no
 chain id: typed transactions (type >= 1) get ``chain_id``; legacy ones keep null because
@@ -33,9 +33,11 @@ from workbench.sources.importers.common import (
     check_target,
     data,
     hash32,
+    hash_list,
     topics,
     u64,
     wei,
+    withdrawals,
 )
 from workbench.sources.importers.etl_files import Field, find, read
 from workbench.sources.schema import TABLES
@@ -56,6 +58,10 @@ BLOCK_FIELDS = (
     Field("receipts_root", hash32),
     Field("size", u64),
     Field("transaction_count", u64),
+    Field("withdrawals", withdrawals, required=False),
+    Field("blob_gas_used", u64, required=False),
+    Field("excess_blob_gas", u64, required=False),
+    Field("parent_beacon_block_root", hash32, required=False),
 )
 _IN_BLOCK = (
     Field("block_hash", hash32, required=False),
@@ -83,6 +89,8 @@ TRANSACTION_FIELDS = (
     Field("nonce", u64),
     Field("transaction_type", u64, required=False, column="type"),
     Field("chain_id", u64, required=False),
+    Field("max_fee_per_blob_gas", wei, required=False),
+    Field("blob_versioned_hashes", hash_list, required=False),
     *_IN_BLOCK,
     *(Field("receipt_" + f.source, f.check, False, f.name) for f in _RECEIPT),
 )

@@ -10,15 +10,17 @@ Field names and types are ethereum-etl's (wei amounts as JSON integers). ``type`
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from workbench.sources.dataset import Dataset
-from workbench.sources.importers.common import wei
+from workbench.sources.importers.common import hash_list, wei, withdrawals
 from workbench.sources.importers.ethereum_etl import BLOCK_FIELDS, LOG_FIELDS, TRANSACTION_FIELDS
 from workbench.sources.importers.etl_files import Field
+from workbench.sources.schema import ADDED_IN_2
 
 NOT_HELD: dict[str, tuple[str, ...]] = {
     "block": (
@@ -27,13 +29,8 @@ NOT_HELD: dict[str, tuple[str, ...]] = {
         "logs_bloom",  # derivable from the logs
         "total_difficulty",
         "withdrawals_root",
-        "withdrawals",
-        "blob_gas_used",
-        "excess_blob_gas",
     ),
     "transaction": (
-        "max_fee_per_blob_gas",
-        "blob_versioned_hashes",
         "receipt_root",  # pre-Byzantium receipts only
         "receipt_blob_gas_price",
         "receipt_blob_gas_used",
@@ -105,12 +102,21 @@ _RECEIPT_COLUMNS = (
 )
 
 
+_LATER = frozenset(c for cols in ADDED_IN_2.values() for c in cols)
+
+
 def _row(record: dict[str, Any], fields: Sequence[Field]) -> dict[str, Any]:
     """ethereum-etl names and types for one dataset row: wei strings back to integers."""
     out = {}
     for f in fields:
         value = record[f.name]
-        out[f.source] = int(value) if f.check is wei and value is not None else value
+        if value is None and f.name in _LATER:
+            continue  # a field of a later fork: ethereum-etl leaves it out before it
+        if value is not None and f.check is wei:
+            value = int(value)
+        elif value is not None and f.check in (withdrawals, hash_list):
+            value = json.loads(value)  # ethereum-etl writes lists, the dataset JSON text
+        out[f.source] = value
     return out
 
 

@@ -19,7 +19,17 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import DatasetError
-from workbench.sources.importers.common import BadValue, address, data, hash32, topics, u64, wei
+from workbench.sources.importers.common import (
+    BadValue,
+    address,
+    data,
+    hash32,
+    hash_list,
+    topics,
+    u64,
+    wei,
+    withdrawals,
+)
 
 SUFFIXES = (".jsonl", ".json", ".csv")
 METADATA = frozenset({"type", "item_id", "item_timestamp"})
@@ -32,6 +42,8 @@ _DTYPES: dict[Callable[[Any], Any], pl.DataType] = {
     hash32: pl.String(),
     data: pl.String(),
     topics: pl.List(pl.String()),
+    withdrawals: pl.String(),
+    hash_list: pl.String(),
 }
 
 
