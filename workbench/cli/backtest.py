@@ -179,6 +179,13 @@ def backtest(
         "replay fidelity (transactions)",
         f"{matched:,} / {replayed:,}" + (f", {reforks} re-forks" if reforks else ""),
     )
+    total, public = (
+        sum(getattr(b, k) for b in replayed_blocks) for k in ("tx_count", "mempool_txs")
+    )
+    table.add_row(
+        "seen in the public mempool",
+        f"{public:,} / {total:,} transactions ({public / total:.1%})" if total else "-",
+    )
     console.print(table)
     console.print(str(path), soft_wrap=True)
 

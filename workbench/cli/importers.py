@@ -1,4 +1,4 @@
-"""`workbench import ethereum-etl` / `mempool-dumpster`: public data into a dataset."""
+"""`workbench import ethereum-etl` / `cryo` / `mempool-dumpster`: public data into a dataset."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from workbench.cli.common import app, console, console_err, fail
 from workbench.errors import DatasetError
+from workbench.sources.importers.common import ImportSummary
 
 import_app = typer.Typer(help="Import public data into a dataset.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 Out = Annotated[Path, typer.Option("--out", help="dataset folder (created, or appended to)")]
 ChainId = Annotated[int, typer.Option("--chain-id", help="chain of the input", min=1)]
+BlocksPerPart = Annotated[
+    int, typer.Option("--blocks-per-part", help="blocks per dataset file", min=1)
+]
 
 
 def _progress(unit: str) -> Progress:
@@ -34,9 +38,7 @@ def ethereum_etl(
     folder: Annotated[Path, typer.Argument(help="ethereum-etl export: blocks, transactions, logs")],
     out: Out,
     chain_id: ChainId = 1,
-    blocks_per_part: Annotated[
-        int, typer.Option("--blocks-per-part", help="blocks per dataset file", min=1)
-    ] = 1000,
+    blocks_per_part: BlocksPerPart = 1000,
 ) -> None:
     """Import an ethereum-etl export (.jsonl/.json or .csv files); checked before writing."""
     from workbench.sources.importers import import_ethereum_etl
@@ -53,6 +55,10 @@ def ethereum_etl(
             )
         except DatasetError as exc:
             fail(str(exc))
+    _report_blocks(summary, out)
+
+
+def _report_blocks(summary: ImportSummary, out: Path) -> None:
     assert summary.block_range is not None
     first, last = summary.block_range
     rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
@@ -62,6 +68,36 @@ def ethereum_etl(
         console.print(
             f"not held by the dataset (non-null values dropped): {escape(held)}", soft_wrap=True
         )
+
+
+@import_app.command("cryo")
+def cryo(
+    folder: Annotated[
+        Path, typer.Argument(help="cryo's parquet files: blocks, transactions, logs")
+    ],
+    out: Out,
+    chain_id: Annotated[
+        int | None,
+        typer.Option("--chain-id", help="chain of the input [default: the files' chain_id]", min=1),
+    ] = None,
+    blocks_per_part: BlocksPerPart = 1000,
+) -> None:
+    """Import a cryo export (blocks, transactions, logs parquet files); checked before writing."""
+    from workbench.sources.importers import import_cryo
+
+    with _progress("block ranges") as bar:
+        task = bar.add_task("", total=None)
+        try:
+            summary = import_cryo(
+                folder,
+                out,
+                chain_id=chain_id,
+                blocks_per_part=blocks_per_part,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except DatasetError as exc:
+            fail(str(exc))
+    _report_blocks(summary, out)
 
 
 @import_app.command("mempool-dumpster")

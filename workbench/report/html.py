@@ -61,6 +61,7 @@ class BlockStats:
     mismatches: tuple[str, ...] = ()
     causes: tuple[tuple[str, int], ...] = ()  # mismatches by cause (``engine.block_apply``)
     reforked: bool = False  # a fork replay forked the archive node afresh after this block
+    mempool_txs: int = 0  # of its transactions, those a public mempool saw
 
 
 def _note(text: str) -> str:

@@ -63,6 +63,7 @@ def report_inputs(
             mismatches=tuple((b["notes"] or {}).get("mismatches", ())),
             causes=tuple(sorted((b["notes"] or {}).get("causes", {}).items())),
             reforked=bool((b["notes"] or {}).get("reforked")),
+            mempool_txs=b["mempool_txs"],
         )
         for b in block_rows(store, run_id)
     ]

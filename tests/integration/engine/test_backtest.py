@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -105,6 +106,11 @@ def test_kill_9_mid_run_then_rerun_resumes_without_duplicates(devnet: Path, tmp_
     finished = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert "(resumed)" in finished.stdout
+    seen = re.search(
+        r"seen in the public mempool\D+([\d,]+) / ([\d,]+) transactions", finished.stdout
+    )
+    assert seen, finished.stdout
+    assert 0 < int(seen[1].replace(",", "")) <= int(seen[2].replace(",", ""))
     subprocess.run(
         [sys.executable, "-m", "workbench.cli", *args, clean_db],
         env=env,

@@ -152,6 +152,10 @@ def test_the_readme_commands_keep_the_nodes_key_out_of_everything(
     assert backtest.exit_code == 0, backtest.output
     fidelity = re.search(r"replay fidelity \(transactions\)\D+([\d,]+) / ([\d,]+)", backtest.output)
     assert fidelity and fidelity[1] == fidelity[2] and int(fidelity[1].replace(",", "")) > 10
+    seen = re.search(
+        r"seen in the public mempool\D+([\d,]+) / ([\d,]+) transactions", backtest.output
+    )
+    assert seen and (seen[1], seen[2]) == ("0", fidelity[2])  # ingested blocks, no mempool
     report = Path(backtest.output.strip().splitlines()[-1])
     written = [db, report, *(p for p in out.rglob("*") if p.is_file())]
     assert any(p.parent.name == FORK_CACHE or FORK_CACHE in p.parts for p in written)
