@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -11,7 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from workbench.cli.common import app, console, console_err, fail
 from workbench.errors import DatasetError
-from workbench.sources.importers.common import ImportSummary
+
+if TYPE_CHECKING:
+    from workbench.sources.importers.common import ImportSummary
 
 import_app = typer.Typer(help="Import public data into a dataset.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
