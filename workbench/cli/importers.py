@@ -80,7 +80,9 @@ def cryo(
     out: Out,
     chain_id: Annotated[
         int | None,
-        typer.Option("--chain-id", help="chain of the input [default: the files' chain_id]", min=1),
+        typer.Option(
+            "--chain-id", help="chain of the input (default: the files' chain_id column)", min=1
+        ),
     ] = None,
     blocks_per_part: BlocksPerPart = 1000,
 ) -> None:

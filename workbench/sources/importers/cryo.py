@@ -83,7 +83,7 @@ TRANSACTION_COLUMNS = (
     Column("transaction_index", U64, required=True),
     Column("transaction_hash", HASH, "hash", True),
     Column("from_address", ADDRESS, "from", True),
-    Column("to_address", ADDRESS, "to"),
+    Column("to_address", ADDRESS, "to", required=True, nullable=True),  # null: a creation
     Column("value", U256, required=True),
     Column("input", BYTES, required=True),
     Column("nonce", U64, required=True),
@@ -216,12 +216,12 @@ def _with_nulls(df: pl.DataFrame, columns: tuple[Column, ...]) -> pl.DataFrame:
 
 def _complete(files: list[CryoFile], blocks: pl.DataFrame) -> None:
     """Every blocks file holds each block of the range its name gives (they are unique)."""
+    numbers = blocks["number"].sort()
     for f in files:
-        held = set(
-            blocks.filter(pl.col("_line").str.starts_with(f"{f.rel} row "))["number"].to_list()
-        )
-        if len(held) != f.last - f.first + 1:
-            gap = next(n for n in range(f.first, f.last + 1) if n not in held)
+        held = numbers.search_sorted(f.last, "right") - numbers.search_sorted(f.first, "left")
+        if held != f.last - f.first + 1:
+            have = set(numbers.filter(numbers.is_between(f.first, f.last)).to_list())
+            gap = next(n for n in range(f.first, f.last + 1) if n not in have)
             raise DatasetError(
                 f"{f.at} lacks block {gap} of its range {f.first}-{f.last} (cut short? rerun "
                 f"`cryo blocks -b {f.first}:{f.last + 1} --overwrite ...`)"
@@ -252,8 +252,8 @@ def _dense(folder: Path, df: pl.DataFrame, index: str, what: str) -> None:
     if bad.height:
         row = bad.row(0, named=True)
         raise DatasetError(
-            f"{folder}: block {row['block_number']} has {row['len']} {what} but {index} "
-            f"{row['top']}: some are missing ({_FILTERED})"
+            f"{folder}: block {row['block_number']} has {row['len']} {what}, yet {index} "
+            f"reaches {row['top']}: some are missing ({_FILTERED})"
         )
 
 
@@ -266,8 +266,8 @@ def _gas(folder: Path, txs: pl.DataFrame, blocks: pl.DataFrame) -> None:
         row = bad.row(0, named=True)
         raise DatasetError(
             f"{folder}:{row['_line']}: block {row['number']} used {row['gas_used']} gas but its "
-            f"transactions in the transactions files {row['_sum'] or 0}: some are missing "
-            f"({_FILTERED})"
+            f"transactions in the transactions files used {row['_sum'] or 0} (some missing? "
+            f"{_FILTERED})"
         )
 
 

@@ -51,7 +51,8 @@ class Column:
     source: str
     kind: str
     column: str = ""
-    required: bool = False
+    required: bool = False  # the column must be there (and, unless nullable, every value)
+    nullable: bool = False
     versioned: bool = False  # a dataset column of a later schema: read where TABLES has it
 
     @property
@@ -95,14 +96,14 @@ class Read:
 def find(folder: Path) -> dict[str, list[CryoFile]]:
     """cryo's parquet files under ``folder`` by dataset (hidden folders like ``.cryo`` skipped)."""
     found: dict[str, list[CryoFile]] = {d: [] for d in DATASETS}
-    other: Path | None = None
+    other: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
         dataset = next((d for d in DATASETS if f"__{d}__" in path.name), None)
         hidden = any(p.startswith(".") for p in path.relative_to(folder).parts)
         if dataset is None or hidden or not path.is_file():
             continue
         if path.suffix != ".parquet":
-            other = other or path
+            other.setdefault(dataset, path)
             continue
         ranges = _RANGE.findall(path.stem)
         if not ranges:
@@ -113,11 +114,15 @@ def find(folder: Path) -> dict[str, list[CryoFile]]:
         first, last = (int(n) for n in ranges[-1])
         rel = str(path.relative_to(folder))
         found[dataset].append(CryoFile(folder, rel, first, last))
+    for dataset, path in other.items():
+        if not found[dataset]:
+            raise DatasetError(
+                f"{path} is not parquet: only parquet is read, rerun cryo without --csv/--json"
+            )
     if not any(found.values()):
-        why = f" ({other.name} is not parquet: rerun cryo without --csv/--json)" if other else ""
         raise DatasetError(
-            f"{folder} holds no cryo parquet files{why}; export them with `cryo blocks "
-            f"transactions logs -b FIRST:LAST --include-columns parent_hash gas_limit -o {folder}`"
+            f"{folder} holds no cryo parquet files; export them with `cryo blocks transactions "
+            f"logs -b FIRST:LAST --include-columns parent_hash gas_limit -o {folder}`"
         )
     return found
 
@@ -216,7 +221,7 @@ def _column(df: pl.DataFrame, c: Column, f: CryoFile) -> pl.Series:
     if c.kind == TOPICS:
         return topics(df, f)
     col, dtype = pl.col(c.source), df.schema[c.source]
-    if c.required:
+    if c.required and not c.nullable:
         _fail(df, col.is_null(), f, c.source, "is missing")
     if c.kind in (U64, WEI):
         if not dtype.is_integer():
