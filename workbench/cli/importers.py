@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +26,29 @@ BlocksPerPart = Annotated[
 ]
 
 
+def _import_blocks(
+    run: Callable[..., ImportSummary],
+    folder: Path,
+    out: Path,
+    chain_id: int | None,
+    blocks_per_part: int,
+) -> None:
+    """An export's import (``run``) with a progress bar over its parts; its summary printed."""
+    with _progress("block ranges") as bar:
+        task = bar.add_task("", total=None)
+        try:
+            summary = run(
+                folder,
+                out,
+                chain_id=chain_id,
+                blocks_per_part=blocks_per_part,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except DatasetError as exc:
+            fail(str(exc))
+    _report_blocks(summary, out)
+
+
 def _progress(unit: str) -> Progress:
     return Progress(
         TextColumn(f"importing {unit}"),
@@ -45,19 +69,7 @@ def ethereum_etl(
     """Import an ethereum-etl export (.jsonl/.json or .csv files); checked before writing."""
     from workbench.sources.importers import import_ethereum_etl
 
-    with _progress("block ranges") as bar:
-        task = bar.add_task("", total=None)
-        try:
-            summary = import_ethereum_etl(
-                folder,
-                out,
-                chain_id=chain_id,
-                blocks_per_part=blocks_per_part,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except DatasetError as exc:
-            fail(str(exc))
-    _report_blocks(summary, out)
+    _import_blocks(import_ethereum_etl, folder, out, chain_id, blocks_per_part)
 
 
 def _report_blocks(summary: ImportSummary, out: Path) -> None:
@@ -89,19 +101,7 @@ def cryo(
     """Import a cryo export (blocks, transactions, logs parquet files); checked before writing."""
     from workbench.sources.importers import import_cryo
 
-    with _progress("block ranges") as bar:
-        task = bar.add_task("", total=None)
-        try:
-            summary = import_cryo(
-                folder,
-                out,
-                chain_id=chain_id,
-                blocks_per_part=blocks_per_part,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except DatasetError as exc:
-            fail(str(exc))
-    _report_blocks(summary, out)
+    _import_blocks(import_cryo, folder, out, chain_id, blocks_per_part)
 
 
 @import_app.command("mempool-dumpster")

@@ -1,14 +1,18 @@
 """What the importers share: value checks (the caller names the file, row and field of a
-``BadValue``), the refusal to mix chains, and the summary an import returns."""
+``BadValue``), the refusal to mix chains, the append of a checked export and the summary an
+import returns."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from workbench.errors import DatasetError
 from workbench.sources.dataset import MANIFEST, Dataset
@@ -146,3 +150,57 @@ def _json_list(value: Any, what: str) -> list[Any] | None:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def append_export(
+    tables: dict[str, pl.DataFrame],
+    dropped: Counter[str],
+    folder: Path,
+    out: Path,
+    chain_id: int,
+    source: str,
+    blocks_per_part: int,
+    progress: Callable[[int, int], None] | None,
+) -> ImportSummary:
+    """Appends an export's checked block tables to ``out`` (created if needed) in parts of at
+    most ``blocks_per_part`` consecutive blocks, ``progress(parts_done, parts_total)`` after
+    each; nothing when a part overlaps blocks ``out`` holds."""
+    numbers = tables["blocks"]["number"].sort().to_list()
+    chunks = _chunks(numbers, blocks_per_part)
+    ds = Dataset.open_or_create(out, chain_id=chain_id, source=source)
+    for first, last in chunks:
+        if ds.missing_blocks(first, last) != [(first, last)]:
+            lo, hi = ds.block_range or (first, last)
+            raise DatasetError(
+                f"blocks {first}-{last} of {folder} overlap blocks already in {out} "
+                f"({lo}-{hi}); nothing was imported"
+            )
+    for done, (first, last) in enumerate(chunks, 1):
+        ds.append_blocks(first, last, {t: _within(df, t, first, last) for t, df in tables.items()})
+        if progress:
+            progress(done, len(chunks))
+    return ImportSummary(
+        out=out,
+        rows={t: df.height for t, df in tables.items()},
+        parts=len(chunks),
+        block_range=(numbers[0], numbers[-1]),
+        dropped=dict(dropped),
+    )
+
+
+def _chunks(numbers: list[int], size: int) -> list[tuple[int, int]]:
+    """Runs of consecutive block numbers, each at most ``size`` long."""
+    chunks: list[tuple[int, int]] = []
+    for n in numbers:
+        if chunks and n == chunks[-1][1] + 1 and n - chunks[-1][0] < size:
+            chunks[-1] = (chunks[-1][0], n)
+        else:
+            chunks.append((n, n))
+    return chunks
+
+
+def _within(df: pl.DataFrame, table: str, first: int, last: int) -> pl.DataFrame:
+    key = "number" if table == "blocks" else "block_number"
+    order = {"blocks": ["number"], "logs": ["block_number", "log_index"]}
+    df = df.filter(pl.col(key).is_between(first, last))
+    return df.sort(order.get(table, ["block_number", "transaction_index"]))

@@ -33,8 +33,7 @@ from eth_utils import keccak
 
 from workbench.errors import DatasetError
 from workbench.rlp import rlp_encode
-from workbench.sources.dataset import Dataset
-from workbench.sources.importers.common import ImportSummary, check_target
+from workbench.sources.importers.common import ImportSummary, append_export, check_target
 from workbench.sources.importers.cryo_files import (
     ADDRESS,
     BOOL,
@@ -50,12 +49,10 @@ from workbench.sources.importers.cryo_files import (
     read,
 )
 from workbench.sources.importers.ethereum_etl import (
-    _chunks,
     _in_blocks,
     _log_transactions,
     _tables,
     _unique,
-    _within,
 )
 
 SOURCE = "cryo"
@@ -130,27 +127,7 @@ def import_cryo(
         check_target(out, chain_id)
     tables, dropped, chain = read_cryo(folder, chain_id)
     check_target(out, chain)
-    numbers = tables["blocks"]["number"].sort().to_list()
-    chunks = _chunks(numbers, blocks_per_part)
-    ds = Dataset.open_or_create(out, chain_id=chain, source=SOURCE)
-    for first, last in chunks:
-        if ds.missing_blocks(first, last) != [(first, last)]:
-            lo, hi = ds.block_range or (first, last)
-            raise DatasetError(
-                f"blocks {first}-{last} of {folder} overlap blocks already in {out} "
-                f"({lo}-{hi}); nothing was imported"
-            )
-    for done, (first, last) in enumerate(chunks, 1):
-        ds.append_blocks(first, last, {t: _within(df, t, first, last) for t, df in tables.items()})
-        if progress:
-            progress(done, len(chunks))
-    return ImportSummary(
-        out=out,
-        rows={t: df.height for t, df in tables.items()},
-        parts=len(chunks),
-        block_range=(numbers[0], numbers[-1]),
-        dropped=dict(dropped),
-    )
+    return append_export(tables, dropped, folder, out, chain, SOURCE, blocks_per_part, progress)
 
 
 def read_cryo(

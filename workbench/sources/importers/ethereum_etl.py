@@ -26,10 +26,10 @@ from pathlib import Path
 import polars as pl
 
 from workbench.errors import DatasetError
-from workbench.sources.dataset import Dataset
 from workbench.sources.importers.common import (
     ImportSummary,
     address,
+    append_export,
     check_target,
     data,
     hash32,
@@ -128,26 +128,8 @@ def import_ethereum_etl(
         raise DatasetError(f"{folder} is not a folder (expected an ethereum-etl export)")
     check_target(out, chain_id)
     tables, dropped = read_export(folder, chain_id)
-    numbers = tables["blocks"]["number"].sort().to_list()
-    chunks = _chunks(numbers, blocks_per_part)
-    ds = Dataset.open_or_create(out, chain_id=chain_id, source="ethereum-etl")
-    for first, last in chunks:
-        if ds.missing_blocks(first, last) != [(first, last)]:
-            lo, hi = ds.block_range or (first, last)
-            raise DatasetError(
-                f"blocks {first}-{last} of {folder} overlap blocks already in {out} "
-                f"({lo}-{hi}); nothing was imported"
-            )
-    for done, (first, last) in enumerate(chunks, 1):
-        ds.append_blocks(first, last, {t: _within(df, t, first, last) for t, df in tables.items()})
-        if progress:
-            progress(done, len(chunks))
-    return ImportSummary(
-        out=out,
-        rows={t: df.height for t, df in tables.items()},
-        parts=len(chunks),
-        block_range=(numbers[0], numbers[-1]),
-        dropped=dict(dropped),
+    return append_export(
+        tables, dropped, folder, out, chain_id, "ethereum-etl", blocks_per_part, progress
     )
 
 
@@ -280,21 +262,3 @@ def _tables(
     )
     frames = {"blocks": blocks, "transactions": txs, "receipts": receipts, "logs": logs}
     return {t: df.select(c for c in df.columns if c in TABLES[t]) for t, df in frames.items()}
-
-
-def _chunks(numbers: list[int], size: int) -> list[tuple[int, int]]:
-    """Runs of consecutive block numbers, each at most ``size`` long."""
-    chunks: list[tuple[int, int]] = []
-    for n in numbers:
-        if chunks and n == chunks[-1][1] + 1 and n - chunks[-1][0] < size:
-            chunks[-1] = (chunks[-1][0], n)
-        else:
-            chunks.append((n, n))
-    return chunks
-
-
-def _within(df: pl.DataFrame, table: str, first: int, last: int) -> pl.DataFrame:
-    key = "number" if table == "blocks" else "block_number"
-    order = {"blocks": ["number"], "logs": ["block_number", "log_index"]}
-    df = df.filter(pl.col(key).is_between(first, last))
-    return df.sort(order.get(table, ["block_number", "transaction_index"]))
