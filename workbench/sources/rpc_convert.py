@@ -60,14 +60,14 @@ def access_list_json(value: Any) -> str | None:
 
 
 def withdrawals_json(value: Any) -> str | None:
-    """EIP-4895 withdrawals as compact JSON (amounts in gwei), from a node's block
-    (``validatorIndex``, hex quantities) or an export (``validator_index``, integers)."""
+    """A node's EIP-4895 withdrawals as the dataset's compact JSON (amounts in gwei); an
+    export's are checked by ``importers.common.withdrawals``."""
     if value is None:
         return None
     items = [
         {
             "index": quantity(w["index"]),
-            "validator_index": quantity(w.get("validatorIndex", w.get("validator_index"))),
+            "validator_index": quantity(w["validatorIndex"]),
             "address": str(w["address"]).lower(),
             "amount": quantity(w["amount"]),
         }
