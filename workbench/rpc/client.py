@@ -145,7 +145,7 @@ class RpcClient:
                     retry_after = max(retry_after or 0.0, fault.retry_after)
                 attempts.append(f"{redact_url(ep.url)}: {fault}")
             except MalformedResponse as exc:
-                ep.transport.close()  # the stream may be out of step; start clean next time
+                ep.transport.reset()  # the stream may be out of step; start clean next time
                 attempts.append(f"{redact_url(ep.url)}: malformed reply: {exc}")
             else:
                 ep.breaker.record_success()

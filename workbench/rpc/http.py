@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import select
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -47,48 +48,65 @@ class HttpTarget:
 
 
 class HttpTransport:
-    """POSTs JSON bodies to one URL over a reused connection; ``timeout`` is per socket operation."""
+    """POSTs JSON bodies to one URL over a reused connection per thread (a live runner's head
+    poller and its block fetches share one client from different threads); ``timeout`` is per
+    socket operation."""
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         self._endpoint = HttpTarget.parse(url, "RPC", "http://127.0.0.1:8545")
         self.url = url
         self.timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-        self._poll: select.poll | None = None
+        self._local = threading.local()  # this thread's (connection, poll) or nothing
+        self._lock = threading.Lock()
+        self._open_conns: set[http.client.HTTPConnection] = set()
 
-    def _open(self) -> http.client.HTTPConnection:
-        conn = self._endpoint.connection(self.timeout)
-        conn.connect()
-        self._poll = None
-        if conn.sock is not None:  # None under HTTP recorders such as vcrpy
-            self._poll = select.poll()
-            self._poll.register(conn.sock, select.POLLIN)
-        self._conn = conn
-        return conn
-
-    def _stale(self) -> bool:
+    def _connection(self) -> http.client.HTTPConnection:
+        """This thread's connection: reused while the server keeps it, else a new one."""
+        kept: tuple[http.client.HTTPConnection, select.poll | None] | None = getattr(
+            self._local, "kept", None
+        )
         # An idle keep-alive socket is readable only if the server closed it (or sent junk):
         # reconnect before sending rather than lose the request to a half-closed connection.
-        return self._poll is not None and bool(self._poll.poll(0))
+        if kept is not None and kept[0] in self._open_conns:  # not closed by ``close``
+            kept_conn, kept_poll = kept
+            if kept_poll is None or not kept_poll.poll(0):
+                return kept_conn
+        self._drop()
+        conn = self._endpoint.connection(self.timeout)
+        conn.connect()
+        poll = None
+        if conn.sock is not None:  # None under HTTP recorders such as vcrpy
+            poll = select.poll()
+            poll.register(conn.sock, select.POLLIN)
+        self._local.kept = (conn, poll)
+        with self._lock:
+            self._open_conns.add(conn)
+        return conn
+
+    def _drop(self) -> None:
+        """Closes this thread's connection (after a failure, or when the server closes it)."""
+        kept = getattr(self._local, "kept", None)
+        if kept is not None:
+            self._local.kept = None
+            with self._lock:
+                self._open_conns.discard(kept[0])
+            kept[0].close()
 
     def post(self, body: bytes) -> bytes:
         try:
-            conn = self._conn
-            if conn is None or self._stale():
-                self.close()
-                conn = self._open()
+            conn = self._connection()
             conn.request("POST", self._endpoint.path, body, _HEADERS)
             resp = conn.getresponse()
             data = resp.read()
         except TimeoutError:
-            self.close()
+            self._drop()
             raise TransportFault(f"no reply within {self.timeout:g}s (timeout)") from None
         except (OSError, http.client.HTTPException) as exc:
-            self.close()
+            self._drop()
             detail = str(exc) or "connection closed without a reply"
             raise TransportFault(f"connection failed: {type(exc).__name__}: {detail}") from None
         if getattr(resp, "will_close", True):
-            self.close()
+            self._drop()
         if resp.status != 200:
             retryable = resp.status == 429 or resp.status >= 500
             raise TransportFault(
@@ -98,11 +116,17 @@ class HttpTransport:
             )
         return data
 
+    def reset(self) -> None:
+        """Drops this thread's connection: the next request starts on a new one."""
+        self._drop()
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-            self._poll = None
+        """Closes every thread's connection."""
+        self._drop()
+        with self._lock:
+            conns, self._open_conns = self._open_conns, set()
+        for conn in conns:
+            conn.close()
 
 
 def _retry_after(value: str | None) -> float | None:

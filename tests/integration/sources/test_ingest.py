@@ -313,6 +313,8 @@ class PlainHttp:
     def close(self) -> None:
         pass
 
+    reset = close
+
 
 def digest(path: Path) -> dict[str, Any]:
     return {

@@ -241,6 +241,34 @@ def test_keep_alive_and_idle_close(server: ScriptedServer) -> None:
     assert server.connections == 2 and server.requests == 7 and sleeps == []
 
 
+def test_one_client_shared_by_threads(server: ScriptedServer) -> None:
+    """A live runner's head poller and its block fetches call one client from different
+    threads: each thread keeps its own connection, every call gets its own answer, and
+    ``close`` closes them all."""
+    sleeps: list[float] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def calls(c: RpcClient, tag: int) -> None:
+        try:
+            start.wait(5)
+            for i in range(50):
+                method = f"m{tag}_{i}"
+                assert c.call(method) == method
+        except BaseException as exc:  # reported below, not lost in the thread
+            failures.append(exc)
+
+    with client(server.url, sleeps) as c:
+        threads = [threading.Thread(target=calls, args=(c, t)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert failures == [] and sleeps == []
+        assert server.requests == 200 and server.connections == 4
+    assert all(not e.transport._open_conns for e in c.endpoints)  # closed on exit
+
+
 def test_failover_and_breaker_skips_the_dead_endpoint(server: ScriptedServer) -> None:
     dead = closed_port_url()
     clock = Clock()
