@@ -215,9 +215,12 @@ class RelayExecutor(ShadowExecutor):
                 attempt.action, action=ActionKind.SKIPPED, reason=reason, detail=detail
             )
             return
+        before = tuple(b for b in attempt.placement.before if isinstance(b, str))
+        if len(before) != len(attempt.placement.before):  # only a replay sends unsigned ones
+            raise ValueError("a bundle carries signed transactions only; the target is unsigned")
         tx, uuid_ = sender.sign(attempt.intent, attempt.sim, slot.env, target)
         sent = await asyncio.to_thread(
-            sender.send, attempt.intent, attempt.sim, tx, uuid_, target, attempt.placement.before
+            sender.send, attempt.intent, attempt.sim, tx, uuid_, target, before
         )
         latency_ms = (sent.started_ns - attempt.placement.arrived_ns) / 1e6  # to the hand-off
         attempt.ticket = sent

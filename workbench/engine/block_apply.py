@@ -21,11 +21,11 @@ or ``other``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.recorded_tx import is_send, send_calls, sendable, stop_calls, tx_type
 from workbench.engine.fidelity import Fidelity, compare
 from workbench.errors import DatasetError, RpcError
 from workbench.rpc import unwrap_batch
@@ -38,32 +38,6 @@ BEACON_ROOTS = "0x000f3df6d732807ef1319fb7b8bb8522d0beac02"
 _RING = 8191
 _GWEI = 10**9
 CAUSES = ("unsupported type", "missing upstream state", "prevrandao", "other")
-
-
-def _unsigned(tx: dict[str, Any]) -> dict[str, Any]:
-    """The recorded transaction as ``eth_sendTransaction`` takes it from its sender."""
-    fields: dict[str, Any] = {
-        "from": tx["from"],
-        "nonce": hex(int(tx["nonce"])),
-        "value": hex(int(tx["value"])),
-        "gas": hex(int(tx["gas"])),
-        "input": tx["input"],
-    }
-    if tx.get("to"):
-        fields["to"] = tx["to"]
-    kind = int(tx["type"]) if tx.get("type") is not None else 0
-    fields["type"] = hex(kind)
-    if tx.get("max_fee_per_gas") is not None:
-        fields["maxFeePerGas"] = hex(int(tx["max_fee_per_gas"]))
-        fields["maxPriorityFeePerGas"] = hex(int(tx["max_priority_fee_per_gas"] or 0))
-    else:
-        fields["gasPrice"] = hex(int(tx["gas_price"]))
-    if tx.get("access_list"):
-        fields["accessList"] = json.loads(tx["access_list"])
-    if kind == 3:
-        fields["maxFeePerBlobGas"] = hex(int(tx["max_fee_per_blob_gas"]))
-        fields["blobVersionedHashes"] = json.loads(tx["blob_versioned_hashes"])
-    return fields
 
 
 def _replayable(tx: dict[str, Any], kind: int) -> bool:
@@ -121,32 +95,24 @@ def apply_block(
     unsupported: set[int] = set()
     impersonated: set[str] = set()
     for i, tx in enumerate(block.transactions):
-        kind = int(tx["type"]) if tx.get("type") is not None else 0
-        if not _replayable(tx, kind):
+        if not _replayable(tx, tx_type(tx)):
             unsupported.add(i)
             continue
-        if tx.get("raw") and kind != 3:
-            calls.append(("eth_sendRawTransaction", [tx["raw"]]))
-        else:
-            sender = str(tx["from"]).lower()
-            if sender not in impersonated:
-                impersonated.add(sender)
-                calls.append(("anvil_impersonateAccount", [sender]))
-            calls.append(("eth_sendTransaction", [_unsigned(tx)]))
+        calls += send_calls([sendable(tx)], impersonated)
         sent.append(i)
     answers = node.rpc.batch(calls)
     try:
         unwrap_batch(answers[:settings])
     except RpcError as err:
         raise DatasetError(f"block {block.number}: Anvil refused its settings ({err})") from None
-    hashes = [a for (m, _), a in zip(calls, answers, strict=True) if m.startswith("eth_send")]
+    hashes = [a for c, a in zip(calls, answers, strict=True) if is_send(c)]
     node.mine(timestamp=block.timestamp)  # impersonation ends after it: Anvil checks again
     answer_of = dict(zip(sent, hashes, strict=True))  # a hash, or why it was refused
     ok = [(i, h) for i, h in answer_of.items() if isinstance(h, str)]
     after = [
         *(("eth_getTransactionReceipt", [h]) for _, h in ok),
         *withdrawal_calls(block),
-        *(("anvil_stopImpersonatingAccount", [s]) for s in sorted(impersonated)),
+        *stop_calls(impersonated),
     ]
     receipts = unwrap_batch(node.rpc.batch(after))[: len(ok)]
     got = {i: r for (i, _), r in zip(ok, receipts, strict=True)}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from workbench.chain.recorded_tx import Sendable
 from workbench.execution.simulate import AnvilSimulator, SimResult
 from workbench.sources.block_view import BlockData
 from workbench.store import LiveActionRecord
@@ -31,11 +32,11 @@ class SlotEnv:
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where an intent goes in its block: ``position`` (``TOP_OF_BLOCK`` or the index of the
-    transaction it backruns), the signed transactions ahead of it in its bundle or
+    transaction it backruns), the transactions ahead of it in its bundle or
     simulation, the block's gas left for it, and when the event behind it arrived."""
 
     position: int
-    before: tuple[str, ...] = ()
+    before: tuple[Sendable, ...] = ()
     gas_left: int | None = None
     arrived_ns: int = 0  # perf_counter_ns
 

@@ -3,7 +3,9 @@ dataset's origin: the historical driver of the one block loop (``engine.loop``),
 simulated executor.
 
 For each block N: the strategy sees the pools as of N-1 (``on_block``) and, for each public
-transaction of N that moves known pools, the pools right after it (``on_pending``); each
+transaction of N that moves known pools, the pools right after it (``on_pending``) as a
+searcher could know them: after N's public transactions up to it, never its private ones
+(``engine.public_context``); each
 intent is simulated on the EVM at its modelled position (top of block, or right after its
 target) between snapshot and revert; the competition in the recorded block decides its
 outcome; then the recorded block itself is replayed from its signed transactions, and every
@@ -24,10 +26,12 @@ from typing import Any
 
 from workbench.chain.anvil import Anvil
 from workbench.chain.market_spec import MARKET_FILE, DeployedMarket
+from workbench.chain.recorded_tx import sendable
 from workbench.engine.block_apply import apply_block
 from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.executor import Placement, SimulatedExecutor
 from workbench.engine.loop import BlockLoop, BlockResult, run_to_end
+from workbench.engine.public_context import has_private_before, public_context
 from workbench.engine.replay_node import ForkSource, replay_node
 from workbench.engine.searcher import fork_replay_account, install_searcher
 from workbench.errors import DatasetError
@@ -200,6 +204,7 @@ class Replay:
         loop.open(env, block.miner, state.pools, touched)
         await loop.top_of_block()
         running = dict(state.pools)
+        parent = dict(running)
         events = state.apply_all(block.logs)
         moved = frozenset(e.address.lower() for e in events)
         for position, tx in enumerate(block.transactions):
@@ -213,12 +218,15 @@ class Replay:
             if tx["hash"] not in block.first_seen_ms or not its_pools:
                 continue  # private (never in the mempool: nobody could backrun it), or no move
             used = int(block.receipts[tx["hash"]]["cumulative_gas_used"])
-            placement = Placement(
-                position,
-                before=tuple(t["raw"] for t in block.transactions[: position + 1]),
-                gas_left=block.gas_limit - used,
-            )
-            await loop.pending(pending_tx(block, tx), placement, frozenset(its_pools), running)
+            before = tuple(sendable(t) for t in block.transactions[: position + 1])
+            pools, moved_now = running, frozenset(its_pools)
+            if has_private_before(block, position):  # not what a searcher could know
+                context = public_context(node, block, position, parent)
+                if context is None or not context.moved:
+                    continue
+                before, pools, moved_now = context.before, context.pools, context.moved
+            placement = Placement(position, before=before, gas_left=block.gas_limit - used)
+            await loop.pending(pending_tx(block, tx), placement, moved_now, pools)
         fidelity = apply_block(node, block, upstream_errors=self._failed if self.forked else None)
         if fidelity.mismatches and self.forked:
             # A diverged block must not poison the rest: the next starts on a fresh fork of

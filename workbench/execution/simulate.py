@@ -19,6 +19,7 @@ from eth_utils import keccak
 
 from workbench.chain.abi import decode_custom_error, decode_result, encode_call
 from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.recorded_tx import Sendable, is_send, send_calls, stop_calls
 from workbench.chain.transact import describe_revert, revert_data
 from workbench.execution.bundle import (
     ExecutionConfig,
@@ -83,12 +84,12 @@ class AnvilSimulator:
         intent: ArbIntent,
         block: BlockEnv,
         coinbase: str,
-        before: Sequence[str] = (),
+        before: Sequence[Sendable] = (),
         gas_left: int | None = None,
         *,
         nonce: int | None = None,
     ) -> SimResult:
-        """Runs ``before`` (raw signed txs) then the intent's transaction in block ``block``;
+        """Runs ``before`` (signed txs, or recorded ones sent unsigned) then the intent's transaction in block ``block``;
         ``gas_left`` is the block's room after ``before`` (its gas limit by default).
         ``nonce`` is our account's transaction count on the node, when the caller knows it.
 
@@ -173,7 +174,7 @@ class AnvilSimulator:
         data: bytes,
         block: BlockEnv,
         coinbase: str,
-        before: Sequence[str],
+        before: Sequence[Sendable],
         *,
         base: str,
         sent: bool,
@@ -183,9 +184,19 @@ class AnvilSimulator:
         """The simulation's result, and whether every transaction was mined (the pool is
         then empty). ``sent``: our transaction is in the node's pool already."""
         executor = self.cfg.executor
-        hashes = [self.rpc.call("eth_sendRawTransaction", [raw]) for raw in before]
-        hashes.append(tx.hash if sent else self.rpc.call("eth_sendRawTransaction", [tx.raw]))
-        self.node.mine(timestamp=block.timestamp)
+        impersonated: set[str] = set()
+        calls = send_calls(before, impersonated) + (
+            [] if sent else [("eth_sendRawTransaction", [tx.raw])]
+        )
+        try:
+            answers = unwrap_batch(self.rpc.batch(calls)) if calls else []
+            self.node.mine(timestamp=block.timestamp)
+        finally:
+            if impersonated:
+                self.rpc.batch(stop_calls(impersonated))
+        hashes = [a for c, a in zip(calls, answers, strict=True) if is_send(c)]
+        if sent:
+            hashes.append(tx.hash)
         *receipts, coinbase_after, token_after = unwrap_batch(
             self.rpc.batch(
                 [

@@ -48,11 +48,11 @@ from workbench.sources.importers.cryo_files import (
     find,
     read,
 )
-from workbench.sources.importers.ethereum_etl import (
-    _in_blocks,
-    _log_transactions,
-    _tables,
-    _unique,
+from workbench.sources.importers.export_checks import (
+    dataset_tables,
+    in_blocks,
+    log_transactions,
+    unique,
 )
 
 SOURCE = "cryo"
@@ -148,26 +148,26 @@ def read_cryo(
     if not blocks.height:
         raise DatasetError(f"{folder}: its blocks files hold no blocks")
     pattern = {d: folder / f"*__{d}__*.parquet" for d in ("blocks", "transactions", "logs")}
-    _unique(blocks, ["number"], folder, "block")
-    _unique(txs, ["hash"], folder, "transaction hash")
-    _unique(txs, ["block_number", "transaction_index"], folder, "transaction index")
-    _unique(logs, ["block_number", "log_index"], folder, "log index")
+    unique(blocks, ["number"], folder, "block")
+    unique(txs, ["hash"], folder, "transaction hash")
+    unique(txs, ["block_number", "transaction_index"], folder, "transaction index")
+    unique(logs, ["block_number", "log_index"], folder, "log index")
     _complete(b.files, blocks)
     _covered(folder, b.files, t.files, "transactions")
     _covered(folder, b.files, lg.files, "logs")
-    _in_blocks(txs, blocks, folder, pattern["blocks"])
-    _in_blocks(logs, blocks, folder, pattern["blocks"])
+    in_blocks(txs, blocks, folder, pattern["blocks"])
+    in_blocks(logs, blocks, folder, pattern["blocks"])
     _dense(folder, txs, "transaction_index", "transactions")
     _dense(folder, logs, "log_index", "logs")
     _gas(folder, txs, blocks)
-    _log_transactions(logs, txs, folder, pattern["transactions"])
+    log_transactions(logs, txs, folder, pattern["transactions"])
     counts = txs.group_by("block_number").len().rename({"block_number": "number"})
     blocks = blocks.join(counts, on="number", how="left").with_columns(
         pl.col("len").fill_null(0).cast(pl.UInt64).alias("transaction_count")
     )
     txs = _receipts(folder, txs, blocks, chain)
     dropped = b.dropped + t.dropped + lg.dropped
-    return _tables(blocks, txs, logs, chain, pattern["transactions"]), dropped, chain
+    return dataset_tables(blocks, txs, logs, chain, pattern["transactions"]), dropped, chain
 
 
 def _chain(folder: Path, chain_id: int | None, held: set[int]) -> int:
@@ -249,7 +249,7 @@ def _gas(folder: Path, txs: pl.DataFrame, blocks: pl.DataFrame) -> None:
 
 
 def _receipts(folder: Path, txs: pl.DataFrame, blocks: pl.DataFrame, chain: int) -> pl.DataFrame:
-    """Transactions with the receipt columns ``_tables`` takes (see the module's docstring)."""
+    """Transactions with the receipt columns ``dataset_tables`` takes (see the module's docstring)."""
     base = blocks.select(pl.col("number").alias("block_number"), pl.col("base_fee_per_gas"))
     txs = txs.join(base, on="block_number", how="left").sort("block_number", "transaction_index")
     since = BYZANTIUM.get(chain, 0)

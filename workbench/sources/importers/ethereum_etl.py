@@ -40,7 +40,12 @@ from workbench.sources.importers.common import (
     withdrawals,
 )
 from workbench.sources.importers.etl_files import Field, find, read
-from workbench.sources.schema import TABLES
+from workbench.sources.importers.export_checks import (
+    dataset_tables,
+    in_blocks,
+    log_transactions,
+    unique,
+)
 
 BLOCK_FIELDS = (
     Field("number", u64),
@@ -158,15 +163,15 @@ def read_export(folder: Path, chain_id: int) -> tuple[dict[str, pl.DataFrame], C
     dropped += more
     if not blocks.height:
         raise DatasetError(f"{bp} holds no blocks")
-    _unique(blocks, ["number"], bp, "block")
-    _unique(txs, ["hash"], tp, "transaction hash")
-    _unique(txs, ["block_number", "transaction_index"], tp, "transaction index")
-    _unique(logs, ["block_number", "log_index"], lp, "log index")
-    _in_blocks(txs, blocks, tp, bp)
-    _in_blocks(logs, blocks, lp, bp)
+    unique(blocks, ["number"], bp, "block")
+    unique(txs, ["hash"], tp, "transaction hash")
+    unique(txs, ["block_number", "transaction_index"], tp, "transaction index")
+    unique(logs, ["block_number", "log_index"], lp, "log index")
+    in_blocks(txs, blocks, tp, bp)
+    in_blocks(logs, blocks, lp, bp)
     _counts(txs, blocks, tp, bp)
-    _log_transactions(logs, txs, lp, tp)
-    return _tables(blocks, txs, logs, chain_id, tp), dropped
+    log_transactions(logs, txs, lp, tp)
+    return dataset_tables(blocks, txs, logs, chain_id, tp), dropped
 
 
 def _receipts_from_file(
@@ -178,7 +183,7 @@ def _receipts_from_file(
             f"{folder}: the transactions carry no receipt_* fields and there is no receipts file"
         )
     receipts, dropped = read(path, "receipt", RECEIPT_FIELDS)
-    _unique(receipts, ["transaction_hash"], path, "receipt of transaction")
+    unique(receipts, ["transaction_hash"], path, "receipt of transaction")
     cols = [f.name for f in _RECEIPT]
     joined = txs.drop(cols).join(
         receipts.select("transaction_hash", *cols),
@@ -192,31 +197,6 @@ def _receipts_from_file(
     return joined, dropped
 
 
-def _unique(df: pl.DataFrame, keys: list[str], path: Path, what: str) -> None:
-    dup = df.filter(pl.struct(keys).is_duplicated())
-    if dup.height:
-        row = dup.row(0, named=True)
-        key = ", ".join(f"{k} {row[k]}" for k in keys)
-        raise DatasetError(f"{path}:{row['_line']}: {what} ({key}) appears more than once")
-
-
-def _in_blocks(df: pl.DataFrame, blocks: pl.DataFrame, path: Path, bpath: Path) -> None:
-    """Every row's block is in the export, with the block hash and timestamp it names."""
-    ref = blocks.select(
-        pl.col("number").alias("block_number"), pl.col("hash").alias("_h"), pl.col("timestamp")
-    )
-    joined = df.join(ref, on="block_number", how="left")
-    for cond, problem in (
-        (pl.col("_h").is_null(), f"is not in {bpath}"),
-        (pl.col("block_hash") != pl.col("_h"), f"has another hash in {bpath}"),
-        (pl.col("block_timestamp") != pl.col("timestamp"), f"has another timestamp in {bpath}"),
-    ):
-        bad = joined.filter(cond)
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise DatasetError(f"{path}:{row['_line']}: block {row['block_number']} {problem}")
-
-
 def _counts(txs: pl.DataFrame, blocks: pl.DataFrame, tpath: Path, bpath: Path) -> None:
     counts = txs.group_by("block_number").len()
     joined = blocks.join(counts, left_on="number", right_on="block_number", how="left")
@@ -227,38 +207,3 @@ def _counts(txs: pl.DataFrame, blocks: pl.DataFrame, tpath: Path, bpath: Path) -
             f"{bpath}:{row['_line']}: block {row['number']} has transaction_count "
             f"{row['transaction_count']} but {tpath} holds {row['len'] or 0} of its transactions"
         )
-
-
-def _log_transactions(logs: pl.DataFrame, txs: pl.DataFrame, lpath: Path, tpath: Path) -> None:
-    ref = txs.select("block_number", "transaction_index", pl.col("hash").alias("_tx"))
-    joined = logs.join(ref, on=["block_number", "transaction_index"], how="left")
-    bad = joined.filter(pl.col("_tx").is_null() | (pl.col("_tx") != pl.col("transaction_hash")))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise DatasetError(
-            f"{lpath}:{row['_line']}: transaction {row['transaction_hash']} is not transaction "
-            f"{row['transaction_index']} of block {row['block_number']} in {tpath}"
-        )
-
-
-def _tables(
-    blocks: pl.DataFrame, txs: pl.DataFrame, logs: pl.DataFrame, chain_id: int, tpath: Path
-) -> dict[str, pl.DataFrame]:
-    other = txs.filter(pl.col("chain_id").is_not_null() & (pl.col("chain_id") != chain_id))
-    if other.height:
-        row = other.row(0, named=True)
-        raise DatasetError(
-            f"{tpath}:{row['_line']}: chain_id {row['chain_id']}, but importing chain "
-            f"{chain_id} (--chain-id)"
-        )
-    typed = pl.when(pl.col("type") >= 1).then(pl.lit(chain_id, pl.UInt64()))
-    txs = txs.with_columns(pl.col("chain_id").fill_null(typed))
-    receipts = txs.select(
-        "block_number",
-        "transaction_index",
-        pl.col("hash").alias("transaction_hash"),
-        *(pl.col(f.name).alias(f.name.removeprefix("receipt_")) for f in _RECEIPT),
-        "type",
-    )
-    frames = {"blocks": blocks, "transactions": txs, "receipts": receipts, "logs": logs}
-    return {t: df.select(c for c in df.columns if c in TABLES[t]) for t, df in frames.items()}
