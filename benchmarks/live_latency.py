@@ -227,6 +227,7 @@ def main() -> None:
     status = runner["status"]
     figures |= {
         "runner_reforks": status["reforks"],
+        "runner_skipped_events": sum(status["skipped"].values()),
         "runner_seconds": round(runner_s, 1),
         "web3_estimate_failed": web3["estimate_failed"],
         "side_cpus": len(SIDE_CPUS) or len(_CPUS),

@@ -40,7 +40,7 @@ from workbench.engine.backtest import git_sha
 from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
 from workbench.engine.loop import BlockLoop, BlockResult
 from workbench.engine.searcher import EXECUTOR_ADDRESS, Searcher, install_searcher
-from workbench.errors import AnvilError
+from workbench.errors import AnvilError, DatasetError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator
 from workbench.market.graph import CycleIndex, find_cycles
@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 Mode = Literal["shadow", "live"]
 SWITCH_INTERVAL_S = 0.0005
 """How long another thread may keep the interpreter lock from the runner's loop."""
+MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError, DatasetError)
+"""What reading a node's block that is not one raises (a field missing or of another kind)."""
 
 
 class LiveEngine:
@@ -248,7 +250,12 @@ class LiveEngine:
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         watcher = ChainWatcher(
-            self.ws_url, self.rpc, poll_seconds=self.poll_seconds, on_reconnect=self._reconnected
+            self.ws_url,
+            self.rpc,
+            poll_seconds=self.poll_seconds,
+            on_reconnect=self._reconnected,
+            on_skipped=self._skipped,
+            stale_pending="drop" if self.mode == "live" else "keep",
         )
         await watcher.start()  # before reading the head: nothing announced after it is missed
         stopper = stop or asyncio.Event()
@@ -297,6 +304,12 @@ class LiveEngine:
         if self.metrics is not None:
             self.metrics.reconnected()
 
+    def _skipped(self, what: str) -> None:
+        """An event skipped without stopping the run (thread-safe: counters only)."""
+        self.tally.skipped[what] = self.tally.skipped.get(what, 0) + 1
+        if self.metrics is not None:
+            self.metrics.skipped(what)
+
     async def _catch_up(self, until_block: int | None) -> None:
         """Processes every block after the last one up to the chain head, by number."""
         while self.head < self.chain_head and (until_block is None or self.head < until_block):
@@ -305,6 +318,10 @@ class LiveEngine:
                 block = await asyncio.to_thread(self._fetch, number)
             except (RpcError, RpcTransportError, ChainChanged) as exc:
                 log.warning("fetching block %d failed (%s); retrying on the next head", number, exc)
+                return
+            except MALFORMED as exc:  # the node answered something that is not a block
+                self._skipped("malformed_block")
+                log.warning("block %d is malformed (%r); retrying on the next head", number, exc)
                 return
             try:
                 await self._block(block)
@@ -383,14 +400,17 @@ class LiveEngine:
         env = loop.env if loop is not None else None
         if loop is None or env is None or follower is None:
             return
-        applied = await self._chain.apply(event, env, follower, self.rpc)
-        if applied is not None:
-            await loop.pending(applied.tx, applied.placement, applied.moved, applied.pools)
+        try:
+            applied = await self._chain.apply(event, env, follower, self.rpc)
+            if applied is not None:
+                await loop.pending(applied.tx, applied.placement, applied.moved, applied.pools)
+        except Exception:  # one transaction's trouble never stops the runner
+            self._skipped("failed_pending")
+            log.exception("pending %.80r: skipped after an unexpected error", event.tx.get("hash"))
 
     # -- status ---------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        t = self.tally
         return {
             "mode": self.mode,
             "strategy": self.strategy_name,
@@ -398,14 +418,8 @@ class LiveEngine:
             "head": self.head,
             "chain_head": self.chain_head,
             "head_age_s": round(time.monotonic() - self.head_seen_at, 3),
-            "blocks": t.blocks,
-            "backfilled": t.backfilled,
             "reforks": self.follower.reforks if self.follower else 0,
-            "opportunities": t.opportunities,
-            "submitted": t.submitted,
-            "landed": t.landed,
-            "realised_net_wei": t.realised_net,
-            "expected_net_wei": t.expected_net,
+            **self.tally.counters(),
             "capital_at_risk_wei": self.risk.reserved,
             "capital_cap_wei": self.risk.limits.capital_cap,
             "rejected": dict(self.risk.rejected),

@@ -11,7 +11,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor as ThreadPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from live.metrics import LiveMetrics
@@ -44,6 +44,20 @@ class Tally:
     landed: int = 0
     realised_net: int = 0
     expected_net: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # events skipped, by what
+
+    def counters(self) -> dict[str, Any]:
+        """The status API's view of them."""
+        return {
+            "blocks": self.blocks,
+            "backfilled": self.backfilled,
+            "opportunities": self.opportunities,
+            "submitted": self.submitted,
+            "landed": self.landed,
+            "realised_net_wei": self.realised_net,
+            "expected_net_wei": self.expected_net,
+            "skipped": dict(self.skipped),
+        }
 
 
 @dataclass

@@ -104,6 +104,15 @@ class LiveMetrics:
             "Blocks fetched after a gap in the head subscription.",
             registry=r,
         )
+        self._skipped = Counter(
+            PREFIX + "events_skipped",
+            "Events skipped without stopping the runner, by what: malformed_head, "
+            "malformed_pending, malformed_block, dropped_pending (the full queue's oldest), "
+            "stale_pending (still waiting when a head came, live mode), failed_pending (an "
+            "unexpected error while handling one).",
+            ["what"],
+            registry=r,
+        )
         self._head = Gauge(PREFIX + "head_block", "Number of the last block processed.", registry=r)
         self._head_age = Gauge(
             PREFIX + "head_age_seconds",
@@ -182,6 +191,10 @@ class LiveMetrics:
     def reconnected(self) -> None:
         """The WebSocket subscription to the node was re-established."""
         self._reconnects.inc()
+
+    def skipped(self, what: str) -> None:
+        """An event was skipped (see ``events_skipped``); the runner goes on."""
+        self._skipped.labels(what=what).inc()
 
     def backfilled(self, n: int = 1) -> None:
         """``n`` blocks missed by the subscription were fetched."""

@@ -12,6 +12,15 @@ The watcher reads on a thread of its own, with its own event loop, and hands wha
 to the runner's loop: a notification is read and stamped when it reaches us, even while the
 runner is busy with a block or another transaction (the stamp is the true start of its
 latency), and nothing waits in the socket's buffer.
+
+Events are handed over in order of arrival: a pending transaction heard before head N was
+pending for block N, and is judged in N's slot (so a shadow run decides as a backtest does).
+With ``stale_pending="drop"`` (live mode) a head goes first instead: the pending
+transactions still waiting when it arrives are dropped (a bundle for a mined block is
+late) and counted as ``stale_pending``. Pending transactions wait in a bounded queue that drops
+its oldest when full (``dropped_pending``): a flood of them never holds a block back for long. A malformed notification (a head without
+a number, a pending transaction that is not a transaction object) is skipped and counted in
+``malformed``; it never stops the watcher.
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from workbench.rpc import RpcClient, RpcError, RpcTransportError, WsClient
 from workbench.rpc.retry import RetryPolicy
@@ -45,7 +55,27 @@ class PendingSeen:
 
 
 Event = HeadSeen | PendingSeen
-_FAILED = object()  # put in the queue when the watcher thread fails for good
+PENDING_QUEUE = 10_000
+"""Pending transactions waiting for the runner at most; the oldest is dropped beyond."""
+
+
+def head_number(head: Any) -> int | None:
+    """A ``newHeads`` notification's block number; None when it carries none that parses."""
+    number = head.get("number") if isinstance(head, dict) else None
+    if not isinstance(number, str):
+        return None
+    try:
+        value = int(number, 16)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def is_transaction(item: Any) -> bool:
+    """Whether a pending notification is a transaction object the runner can read."""
+    return isinstance(item, dict) and all(
+        isinstance(item.get(k), str) for k in ("hash", "from", "input", "nonce", "gas", "value")
+    )
 
 
 class ChainWatcher:
@@ -59,6 +89,9 @@ class ChainWatcher:
         poll_seconds: float = 1.0,
         reconnect: RetryPolicy | None = None,
         on_reconnect: Callable[[], None] | None = None,
+        on_skipped: Callable[[str], None] | None = None,
+        pending_queue: int = PENDING_QUEUE,
+        stale_pending: Literal["keep", "drop"] = "keep",
     ) -> None:
         self.ws_url = ws_url
         self.rpc = rpc
@@ -67,8 +100,18 @@ class ChainWatcher:
             max_attempts=1_000_000, base_delay=0.1, max_delay=2.0
         )
         self.on_reconnect = on_reconnect
+        self.on_skipped = on_skipped  # called with "malformed_head", "dropped_pending", ...
         self.connections = 0
-        self._queue: asyncio.Queue[Event | object] = asyncio.Queue()
+        self.malformed: Counter[str] = Counter()  # "head" / "pending": skipped notifications
+        self.dropped = 0  # pending transactions dropped from the full queue (the oldest)
+        self.stale = 0  # pending transactions dropped at a head (``stale_pending="drop"``)
+        self.stale_pending = stale_pending
+        # Both live on the runner's loop (the watcher thread hands items over to it), each
+        # event with its arrival sequence number.
+        self._seq = 0
+        self._heads_q: deque[tuple[int, HeadSeen]] = deque()
+        self._pending_q: deque[tuple[int, PendingSeen]] = deque(maxlen=pending_queue)
+        self._ready = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None  # the runner's
         self._own_loop: asyncio.AbstractEventLoop | None = None  # the watcher thread's
         self._main: asyncio.Task[None] | None = None
@@ -95,13 +138,18 @@ class ChainWatcher:
             raise TimeoutError(f"no WebSocket subscription to {self.ws_url} within {timeout:g} s")
 
     async def next(self) -> Event:
-        """The next thing heard since ``start``, in order of arrival (raises if the watcher
-        failed for good)."""
-        event = await self._queue.get() if self._error is None else _FAILED
-        if isinstance(event, HeadSeen | PendingSeen):
-            return event
-        assert self._error is not None
-        raise self._error
+        """The next thing heard since ``start``, in order of arrival (see the module
+        docstring; raises if the watcher failed for good)."""
+        while True:
+            if self._error is not None:
+                raise self._error
+            heads, pending = self._heads_q, self._pending_q
+            if heads and (not pending or heads[0][0] < pending[0][0]):
+                return heads.popleft()[1]
+            if pending:
+                return pending.popleft()[1]
+            self._ready.clear()
+            await self._ready.wait()
 
     async def stop(self) -> None:
         if self._own_loop is not None and self._main is not None:
@@ -127,15 +175,42 @@ class ChainWatcher:
         except BaseException as exc:  # handed to the runner by next()
             self._error = exc
             self._subscribed.set()
-            self._put(_FAILED)
+            self._put(None)
         finally:
             started.set()
 
-    def _put(self, event: Event | object) -> None:
-        """Hands ``event`` to the runner's loop (dropped once that loop has closed)."""
+    def _put(self, event: Event | None) -> None:
+        """Hands ``event`` to the runner's loop (dropped once that loop has closed); None
+        only wakes ``next()``."""
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+            self._loop.call_soon_threadsafe(self._take, event)
+
+    def _take(self, event: Event | None) -> None:
+        """On the runner's loop: queues ``event`` and wakes ``next()``."""
+        self._seq += 1
+        if isinstance(event, HeadSeen):
+            if self.stale_pending == "drop":
+                for _ in range(len(self._pending_q)):
+                    self.stale += 1
+                    self._skipped("stale_pending")
+                self._pending_q.clear()
+            self._heads_q.append((self._seq, event))
+        elif isinstance(event, PendingSeen):
+            if len(self._pending_q) == self._pending_q.maxlen:
+                self.dropped += 1
+                self._skipped("dropped_pending")
+            self._pending_q.append((self._seq, event))  # a full deque drops its oldest
+        self._ready.set()
+
+    def _skipped(self, what: str) -> None:
+        if self.on_skipped is not None:
+            self.on_skipped(what)
+
+    def _malformed(self, kind: str, item: Any) -> None:
+        self.malformed[kind] += 1
+        log.warning("skipped a malformed %s notification: %.200r", kind, item)
+        self._skipped(f"malformed_{kind}")
 
     async def _listen(self) -> None:
         """One WsClient after another; each re-subscribes on its own reconnects."""
@@ -162,7 +237,11 @@ class ChainWatcher:
 
     async def _heads(self, sub: Any) -> None:
         async for head in sub:
-            self._put(HeadSeen(int(head["number"], 16), time.perf_counter_ns(), "ws"))
+            number = head_number(head)
+            if number is None:
+                self._malformed("head", head)
+                continue
+            self._put(HeadSeen(number, time.perf_counter_ns(), "ws"))
 
     async def _pending(self, sub: Any, ws: WsClient) -> None:
         async for item in sub:
@@ -170,16 +249,23 @@ class ChainWatcher:
             if isinstance(item, str):  # a node that sends hashes only
                 with contextlib.suppress(RpcError, RpcTransportError):
                     item = await ws.call("eth_getTransactionByHash", [item])
-                if not isinstance(item, dict):
-                    continue
+                if item is None:
+                    continue  # mined or dropped before we asked
+            if not is_transaction(item):
+                self._malformed("pending", item)
+                continue
             self._put(PendingSeen(item, arrived))
 
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
-                number = int(await asyncio.to_thread(self.rpc.call, "eth_blockNumber"), 16)
+                answer = await asyncio.to_thread(self.rpc.call, "eth_blockNumber")
             except (RpcError, RpcTransportError) as exc:
                 log.warning("polling the head failed: %s", exc)
+                continue
+            number = head_number({"number": answer})
+            if number is None:
+                self._malformed("head", answer)
                 continue
             self._put(HeadSeen(number, time.perf_counter_ns(), "poll"))

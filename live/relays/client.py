@@ -30,10 +30,19 @@ from workbench.rpc import RetryPolicy
 from workbench.rpc.codec import MalformedResponse, loads
 from workbench.rpc.retry import TransportFault
 
-__all__ = ["DEFAULT_RETRY", "BloxrouteRelay", "FlashbotsRelay", "Relay"]
+__all__ = ["DEFAULT_RETRY", "BloxrouteRelay", "FlashbotsRelay", "Relay", "relay_name"]
 
 DEFAULT_RETRY = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.5)
 """Three tries within about a quarter second of backoff: a bundle is only good for one block."""
+
+
+def relay_name(url: str) -> str:
+    """A relay's name from its URL: host and port only, never the userinfo (``user:secret@``)
+    a URL may carry; it labels metrics, the status API and the store."""
+    parts = urlsplit(url)
+    host = parts.hostname or "relay"
+    host = f"[{host}]" if ":" in host else host
+    return host if parts.port is None else f"{host}:{parts.port}"
 
 
 @dataclass(slots=True)
@@ -66,7 +75,7 @@ class Relay:
     ) -> None:
         self._transport = RelayTransport(url, timeout)
         self.url = url
-        self.name = name or urlsplit(url).netloc
+        self.name = name or relay_name(url)
         self.retry = retry
         self._sleep = sleep
         self._rng = rng

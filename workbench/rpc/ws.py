@@ -198,7 +198,11 @@ class WsClient:
         finally:
             self._ws = None
             self._subs.clear()
-            await ws.close()
+            try:
+                await ws.close()
+            except asyncio.CancelledError:  # closed while shutting down: no handshake, but
+                ws.transport.abort()  # the socket is closed, not left to the collector
+                raise
         fault = TransportFault(reason)
         for rid, (fut, _, _) in list(self._pending.items()):
             if fut is None:

@@ -41,6 +41,7 @@ from live.relays import (
     relay_from,
     verify_flashbots_signature,
 )
+from live.relays.client import relay_name
 from live.signer import SearcherIdentity
 from workbench.errors import ConfigError
 from workbench.rpc import RetryPolicy
@@ -503,6 +504,7 @@ def test_relay_names_and_urls(identity, monkeypatch):
     assert fb.url == live.relays.KNOWN_RELAYS["flashbots"][0]
     local = relay_from("http://127.0.0.1:8547", identity, timeout=0.5)
     assert isinstance(local, FlashbotsRelay) and local.name == "127.0.0.1:8547"
+    assert relay_name("https://user:s3cret@relay.example:8443/path?key=k") == "relay.example:8443"
     with pytest.raises(ConfigError, match="unknown relay"):
         relay_from("nosuchrelay", identity)
     with pytest.raises(ConfigError, match="WORKBENCH_BLOXROUTE_AUTH"):

@@ -89,10 +89,15 @@ def test_inclusion_reconnects_backfill(metrics):
     metrics.reconnected()
     metrics.backfilled(7)
     metrics.backfilled()
+    metrics.skipped("malformed_head")
+    metrics.skipped("malformed_head")
+    metrics.skipped("dropped_pending")
     assert value(metrics, "bundles_included_total") == 3
     assert value(metrics, "bundles_missed_total") == 5
     assert value(metrics, "ws_reconnects_total") == 1
     assert value(metrics, "blocks_backfilled_total") == 8
+    assert value(metrics, "events_skipped_total", what="malformed_head") == 2
+    assert value(metrics, "events_skipped_total", what="dropped_pending") == 1
 
 
 def test_block_sets_head_and_its_age():
@@ -148,6 +153,7 @@ def test_exposition_is_prometheus_text_with_every_metric(metrics):
         "blocks_processed": "counter",
         "ws_reconnects": "counter",
         "blocks_backfilled": "counter",
+        "events_skipped": "counter",
         "head_block": "gauge",
         "head_age_seconds": "gauge",
         "realised_profit_wei": "gauge",
