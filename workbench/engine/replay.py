@@ -5,11 +5,11 @@ simulated executor.
 For each block N: the strategy sees the pools as of N-1 (``on_block``) and, for each public
 transaction of N that moves known pools, the pools right after it (``on_pending``) as a
 searcher could know them: after N's public transactions up to it, never its private ones
-(``engine.public_context``); each
-intent is simulated on the EVM at its modelled position (top of block, or right after its
-target) between snapshot and revert; the competition in the recorded block decides its
-outcome; then the recorded block itself is replayed from its signed transactions, and every
-receipt is compared with the recording (replay fidelity). Pool states come from the
+(``engine.public_context``); each intent is simulated on the EVM at its modelled position
+(top of block, or right after its target) between snapshot and revert; the competition in
+the recorded block decides its outcome; then the recorded block itself is replayed as
+recorded (``engine.block_apply``), and every receipt is compared with the recording (replay
+fidelity). Pool states come from the
 dataset's logs (exact, no RPC), seeded once from the node at the start.
 
 Each intent's revert risk is predicted from the public transactions that follow its position

@@ -89,8 +89,9 @@ class AnvilSimulator:
         *,
         nonce: int | None = None,
     ) -> SimResult:
-        """Runs ``before`` (signed txs, or recorded ones sent unsigned) then the intent's transaction in block ``block``;
-        ``gas_left`` is the block's room after ``before`` (its gas limit by default).
+        """Runs ``before`` (signed txs, or recorded ones sent unsigned) then the intent's
+        transaction in block ``block``; ``gas_left`` is the block's room after ``before`` (its
+        gas limit by default).
         ``nonce`` is our account's transaction count on the node, when the caller knows it.
 
         This is on the live runner's path from a pending transaction to its backrun's
