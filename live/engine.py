@@ -255,12 +255,12 @@ class LiveEngine:
             poll_seconds=self.poll_seconds,
             on_reconnect=self._reconnected,
             on_skipped=self._skipped,
-            stale_pending="drop" if self.mode == "live" else "keep",
         )
         await watcher.start()  # before reading the head: nothing announced after it is missed
         stopper = stop or asyncio.Event()
         stop_wait: asyncio.Future[Any] = asyncio.ensure_future(stopper.wait())
         getter: asyncio.Future[Any] | None = None
+        crash: str | None = None
         try:
             parent = await asyncio.to_thread(self._start, start_block)
             self._on_block_cb = on_block
@@ -276,26 +276,34 @@ class LiveEngine:
                     await self._catch_up(until_block)
                 else:
                     await self._pending(event)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise  # stopped (Ctrl-C): the run is finished, and resumes on the next start
+        except BaseException as exc:
+            crash = f"{type(exc).__name__}: {exc}"[:500]
+            raise
         finally:
             for future in (stop_wait, getter):
                 if future is not None:
                     future.cancel()
             try:
                 await watcher.stop()
-                await asyncio.to_thread(self._finish)
+                await asyncio.to_thread(self._finish, crash)
             finally:
                 sys.setswitchinterval(switch_interval)
         assert self.run_info is not None
         return self.run_info
 
-    def _finish(self) -> None:
+    def _finish(self, crash: str | None) -> None:
+        """Stores the run as finished, or as failed when it crashed (``crash``: why)."""
         if self.follower is not None:
             self.follower.stop()
         self._store.close()
         if self.run_info is not None:
             with open_store(self.db_url) as store:
                 run = store.get_run(self.run_info.id)
-                if store.processed_blocks(run):
+                if crash is not None:
+                    self.run_info = store.fail_run(run, f"crashed: {crash}")
+                elif store.processed_blocks(run):
                     self.run_info = store.finish_run(run)
                 else:  # stopped before its first block: nothing to finish
                     self.run_info = store.fail_run(run, "stopped before its first block")

@@ -108,8 +108,7 @@ class LiveMetrics:
             PREFIX + "events_skipped",
             "Events skipped without stopping the runner, by what: malformed_head, "
             "malformed_pending, malformed_block, dropped_pending (the full queue's oldest), "
-            "stale_pending (still waiting when a head came, live mode), failed_pending (an "
-            "unexpected error while handling one).",
+            "failed_pending (an unexpected error while handling one).",
             ["what"],
             registry=r,
         )

@@ -13,12 +13,12 @@ to the runner's loop: a notification is read and stamped when it reaches us, eve
 runner is busy with a block or another transaction (the stamp is the true start of its
 latency), and nothing waits in the socket's buffer.
 
-Events are handed over in order of arrival: a pending transaction heard before head N was
-pending for block N, and is judged in N's slot (so a shadow run decides as a backtest does).
-With ``stale_pending="drop"`` (live mode) a head goes first instead: the pending
-transactions still waiting when it arrives are dropped (a bundle for a mined block is
-late) and counted as ``stale_pending``. Pending transactions wait in a bounded queue that drops
-its oldest when full (``dropped_pending``): a flood of them never holds a block back for long. A malformed notification (a head without
+Events are handed over in order of arrival. A head does not jump the pending transactions
+heard before it: which of them its block holds is known only once the block is fetched (one
+announced for the next block can arrive just before the head), and one that the block
+mined leaves the pending chain at once. Pending transactions wait in a bounded queue that
+drops its oldest when full (``dropped_pending``): a flood of them never holds a block back
+for long. A malformed notification (a head without
 a number, a pending transaction that is not a transaction object) is skipped and counted in
 ``malformed``; it never stops the watcher.
 """
@@ -33,7 +33,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from workbench.rpc import RpcClient, RpcError, RpcTransportError, WsClient
 from workbench.rpc.retry import RetryPolicy
@@ -91,7 +91,6 @@ class ChainWatcher:
         on_reconnect: Callable[[], None] | None = None,
         on_skipped: Callable[[str], None] | None = None,
         pending_queue: int = PENDING_QUEUE,
-        stale_pending: Literal["keep", "drop"] = "keep",
     ) -> None:
         self.ws_url = ws_url
         self.rpc = rpc
@@ -104,8 +103,6 @@ class ChainWatcher:
         self.connections = 0
         self.malformed: Counter[str] = Counter()  # "head" / "pending": skipped notifications
         self.dropped = 0  # pending transactions dropped from the full queue (the oldest)
-        self.stale = 0  # pending transactions dropped at a head (``stale_pending="drop"``)
-        self.stale_pending = stale_pending
         # Both live on the runner's loop (the watcher thread hands items over to it), each
         # event with its arrival sequence number.
         self._seq = 0
@@ -190,11 +187,6 @@ class ChainWatcher:
         """On the runner's loop: queues ``event`` and wakes ``next()``."""
         self._seq += 1
         if isinstance(event, HeadSeen):
-            if self.stale_pending == "drop":
-                for _ in range(len(self._pending_q)):
-                    self.stale += 1
-                    self._skipped("stale_pending")
-                self._pending_q.clear()
             self._heads_q.append((self._seq, event))
         elif isinstance(event, PendingSeen):
             if len(self._pending_q) == self._pending_q.maxlen:

@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -113,6 +114,54 @@ def test_shadow_makes_the_backtests_decisions(dataset: Path, tmp_path: Path) -> 
         actions = Counter(r[0] for r in c.execute(sa.text("select action from live_actions")))
     assert blocks == list(range(run.first_block, last + 1))
     assert actions and set(actions) <= {"approved", "rejected", "skipped"}
+
+
+class _Crashes:
+    """``backrun_arb`` until its ``on_block`` for block ``at``, which raises."""
+
+    name = "crashes"
+
+    def __init__(self, at: int) -> None:
+        self.inner = create("backrun_arb", {})
+        self.config = self.inner.config
+        self.at = at
+
+    def on_block(self, ctx: Any) -> list[Any]:
+        if ctx.block.number >= self.at:
+            raise RuntimeError("the strategy broke")
+        return self.inner.on_block(ctx)
+
+    def on_pending(self, ctx: Any, tx: Any) -> list[Any]:
+        return self.inner.on_pending(ctx, tx)
+
+
+def test_a_crashed_run_is_stored_as_failed(dataset: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    with DevnetNode(dataset, block_time=1.0, first_block=FIRST) as node:
+        engine = LiveEngine(
+            strategy=_Crashes(FIRST + 3),
+            strategy_name="crashes",
+            config={},
+            rpc_url=node.rpc_url,
+            ws_url=node.ws_url,
+            market=node.market,
+            risk=RiskManager(RiskLimits(capital_cap=2 * 10**18)),
+            db_url=db,
+            poll_seconds=0.3,
+        )
+        with pytest.raises(RuntimeError, match="the strategy broke"):
+            _run(engine, FIRST + 10)
+    assert engine.run_info is not None
+    sql = sa.create_engine(db)
+    try:
+        with sql.connect() as c:
+            status, notes = c.execute(
+                sa.text("select status, notes from runs where id = :id"), {"id": engine.run_info.id}
+            ).one()
+    finally:
+        sql.dispose()
+    assert status == "failed"
+    assert "crashed: RuntimeError: the strategy broke" in str(notes)
 
 
 def _live_engine(

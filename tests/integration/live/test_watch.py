@@ -101,13 +101,3 @@ def test_arrival_order_and_a_full_pending_queue_drops_its_oldest() -> None:
     shown = [e.number if isinstance(e, HeadSeen) else e.tx["hash"] for e in got]
     assert shown == ["0x2", "0x3", "0x4", 9]  # a head after what was heard before it
     assert watcher.dropped == 2 and skipped == ["dropped_pending"] * 2
-
-
-def test_live_mode_drops_what_a_head_made_stale() -> None:
-    skipped: list[str] = []
-    rpc = RpcClient("http://127.0.0.1:9")
-    watcher = ChainWatcher("ws://127.0.0.1:9", rpc, stale_pending="drop", on_skipped=skipped.append)
-    events = [_pending(0), _pending(1), HeadSeen(9, 10, "ws"), _pending(2)]
-    got = _handed_over(watcher, events, 2)
-    assert isinstance(got[0], HeadSeen) and got[1].tx["hash"] == "0x2"
-    assert watcher.stale == 2 and skipped == ["stale_pending"] * 2
