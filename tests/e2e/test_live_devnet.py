@@ -72,21 +72,25 @@ def _run(engine: LiveEngine, until: int) -> None:
     asyncio.run(engine.run(until_block=until))
 
 
+def _shadow_engine(node: DevnetNode, db: str, strategy: Any, name: str) -> LiveEngine:
+    return LiveEngine(
+        strategy=strategy,
+        strategy_name=name,
+        config={},
+        rpc_url=node.rpc_url,
+        ws_url=node.ws_url,
+        market=node.market,
+        risk=RiskManager(RiskLimits(capital_cap=2 * 10**18)),
+        db_url=db,
+        poll_seconds=0.3,
+    )
+
+
 def test_shadow_makes_the_backtests_decisions(dataset: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     strategy = "backrun_arb"
     with DevnetNode(dataset, block_time=1.5, first_block=FIRST) as node:
-        engine = LiveEngine(
-            strategy=create(strategy, {}),
-            strategy_name=strategy,
-            config={},
-            rpc_url=node.rpc_url,
-            ws_url=node.ws_url,
-            market=node.market,
-            risk=RiskManager(RiskLimits(capital_cap=2 * 10**18)),
-            db_url=db,
-            poll_seconds=0.3,
-        )
+        engine = _shadow_engine(node, db, create(strategy, {}), strategy)
         _run(engine, FIRST + 14)
     run = engine.run_info
     assert run is not None and engine.head == FIRST + 14
@@ -138,17 +142,7 @@ class _Crashes:
 def test_a_crashed_run_is_stored_as_failed(dataset: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     with DevnetNode(dataset, block_time=1.0, first_block=FIRST) as node:
-        engine = LiveEngine(
-            strategy=_Crashes(FIRST + 3),
-            strategy_name="crashes",
-            config={},
-            rpc_url=node.rpc_url,
-            ws_url=node.ws_url,
-            market=node.market,
-            risk=RiskManager(RiskLimits(capital_cap=2 * 10**18)),
-            db_url=db,
-            poll_seconds=0.3,
-        )
+        engine = _shadow_engine(node, db, _Crashes(FIRST + 3), "crashes")
         with pytest.raises(RuntimeError, match="the strategy broke"):
             _run(engine, FIRST + 10)
     assert engine.run_info is not None
