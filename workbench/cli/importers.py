@@ -34,29 +34,31 @@ def _import_blocks(
     blocks_per_part: int,
 ) -> None:
     """An export's import (``run``) with a progress bar over its parts; its summary printed."""
-    with _progress("block ranges") as bar:
-        task = bar.add_task("", total=None)
-        try:
-            summary = run(
-                folder,
-                out,
-                chain_id=chain_id,
-                blocks_per_part=blocks_per_part,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except DatasetError as exc:
-            fail(str(exc))
+    summary = _with_progress(
+        "block ranges",
+        lambda progress: run(
+            folder, out, chain_id=chain_id, blocks_per_part=blocks_per_part, progress=progress
+        ),
+    )
     _report_blocks(summary, out)
 
 
-def _progress(unit: str) -> Progress:
-    return Progress(
+def _with_progress(
+    unit: str, run: Callable[[Callable[[int, int | None], None]], ImportSummary]
+) -> ImportSummary:
+    """``run(progress)`` under a progress bar over ``unit``; a ``DatasetError`` ends the command."""
+    with Progress(
         TextColumn(f"importing {unit}"),
         BarColumn(),
         MofNCompleteColumn(),
         console=console_err,
         transient=True,
-    )
+    ) as bar:
+        task = bar.add_task("", total=None)
+        try:
+            return run(lambda done, total: bar.update(task, completed=done, total=total))
+        except DatasetError as exc:
+            fail(str(exc))
 
 
 @import_app.command("ethereum-etl")
@@ -113,17 +115,10 @@ def mempool_dumpster(
     """Import a Flashbots mempool-dumpster file into the mempool table; checked before writing."""
     from workbench.sources.importers import import_mempool_dumpster
 
-    with _progress("rows") as bar:
-        task = bar.add_task("", total=None)
-        try:
-            summary = import_mempool_dumpster(
-                file,
-                out,
-                chain_id=chain_id,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except DatasetError as exc:
-            fail(str(exc))
+    summary = _with_progress(
+        "rows",
+        lambda progress: import_mempool_dumpster(file, out, chain_id=chain_id, progress=progress),
+    )
     n = summary.rows["mempool"]
     console.print(
         f"imported {n:,} pending transactions into {escape(str(out))} ({summary.parts} part(s))",

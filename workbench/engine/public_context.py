@@ -70,8 +70,14 @@ def public_context(
             node.rpc.batch([("eth_getTransactionReceipt", [h]) for _, h in taken])
         )
     finally:
-        node.rpc.batch([*stop_calls(impersonated), ("evm_revert", [snapshot])])
-        node.rpc.call("anvil_dropAllTransactions")  # a refused or unmined one may linger
+        # (after the revert, a refused or unmined transaction may linger in the pool)
+        node.rpc.batch(
+            [
+                *stop_calls(impersonated),
+                ("evm_revert", [snapshot]),
+                ("anvil_dropAllTransactions", []),
+            ]
+        )
     if not taken or taken[-1][0] is not items[-1] or receipts[-1] is None:
         return None
     pools = dict(parent_pools)
