@@ -40,6 +40,7 @@ from devnet.builder import (
 from devnet.config import DevnetError
 from devnet.rebuild import load_info
 from devnet.relay_server import CallRequest, RelayServer
+from devnet.reorg import remine
 from devnet.setup import read_genesis, write_genesis
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.executor_install import install_executor
@@ -114,6 +115,8 @@ class DevnetNode:
         self._mined = threading.Condition()
         self._error: BaseException | None = None
         self._restart: tuple[float, threading.Event] | None = None
+        self._reorg: tuple[int, threading.Event] | None = None
+        self._recorded_hashes: set[str] = set()
         self._tmp: Path | None = None  # the genesis and restart state files
 
     # ---- what clients connect to ---------------------------------------------------------
@@ -173,6 +176,7 @@ class DevnetNode:
         self._check_head(self.info["genesis"]["block_hash"])
         blocks = load_blocks(self.dataset, self.genesis + 1, self.last_recorded)
         self._recorded = {b.number: b for b in blocks}
+        self._recorded_hashes = {t["hash"] for b in self._recorded.values() for t in b.transactions}
         if self.first_block == self.genesis + 1:
             self._install_searchers()
         for n in range(self.genesis + 1, self.first_block):  # fast-forward, no waiting
@@ -269,6 +273,34 @@ class DevnetNode:
         if self._error is not None:
             raise self._error
 
+    def reorg(self, depth: int, *, timeout: float = 60.0) -> list[BuiltBlock]:
+        """Before the next block: its last ``depth`` blocks orphaned and mined again without
+        bundles (``devnet.reorg``); the next block builds on them. Blocks until done; returns
+        the new blocks."""
+        if depth < 1:
+            raise ValueError(f"a reorg is at least 1 block deep, got {depth}")
+        done = threading.Event()
+        self._reorg = (depth, done)
+        if not done.wait(timeout) and self._error is None:
+            raise TimeoutError(f"the reorg was not done within {timeout:g}s")
+        if self._error is not None:
+            raise self._error
+        with self._mined:
+            return self.built[-depth:]
+
+    def _reorg_now(self, depth: int) -> None:
+        assert self._node is not None
+        with self._mined:
+            if depth > len(self.built):
+                raise DevnetError(f"a reorg of {depth} blocks: only {len(self.built)} were mined")
+            orphaned = self.built[-depth:]
+        new = remine(self._node, orphaned, self._recorded_hashes)
+        with self._mined:
+            self.built[-depth:] = new
+        pending, self._pending = self._pending, {}
+        for h, raw in pending.items():  # the pool was emptied
+            self._send_recorded(h, raw)
+
     # ---- the driver ----------------------------------------------------------------------
 
     def _drive(self) -> None:
@@ -282,6 +314,11 @@ class DevnetNode:
                     max(0.0, start + (slot + 1) * self.block_time - time.monotonic())
                 ):
                     return
+                if self._reorg is not None:
+                    depth, reorged = self._reorg
+                    self._reorg = None
+                    self._reorg_now(depth)
+                    reorged.set()
                 built = self._build(number)
                 with self._mined:
                     self.built.append(built)

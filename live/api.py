@@ -11,7 +11,11 @@ A small HTTP/1.1 server on asyncio streams (one request per connection, ``Connec
 
 The runner never waits on a client: each SSE client has a queue of at most ``queue_size``
 events, and a client whose queue is full is sent a final ``event: overflow`` and disconnected.
-A bad request gets a 400/404/405 JSON answer; nothing a client does stops the server.
+At most ``max_connections`` connections and ``max_sse_clients`` event streams are served at
+once; beyond, a 503. A request must name the server in its ``Host`` header (127.0.0.1,
+localhost, ::1 or the host it listens on): a web page cannot reach it by DNS rebinding (403).
+A bad request gets a 400/404/405 JSON answer, a failing callable a 500 that says no more than
+that (the cause is in the runner's log); nothing a client does stops the server.
 """
 
 from __future__ import annotations
@@ -104,6 +108,8 @@ class StatusServer:
         request_timeout_s: float = 10.0,
         close_timeout_s: float = 2.0,
         max_header_bytes: int = 16_384,
+        max_connections: int = 64,
+        max_sse_clients: int = 16,
     ) -> None:
         if queue_size < 1 or keepalive_s <= 0 or request_timeout_s <= 0 or close_timeout_s < 0:
             raise ValueError(
@@ -120,6 +126,9 @@ class StatusServer:
         self.request_timeout_s = request_timeout_s
         self.close_timeout_s = close_timeout_s
         self.max_header_bytes = max_header_bytes
+        self.max_connections = max_connections
+        self.max_sse_clients = max_sse_clients
+        self.allowed_hosts = frozenset({"127.0.0.1", "localhost", "::1", host.lower()})
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: set[_Client] = set()
@@ -221,8 +230,15 @@ class StatusServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        full = len(self._tasks) >= self.max_connections
         self._tasks.add(task)
         try:
+            if full:  # what the client sent is read (briefly) so that closing does not reset
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(reader.read(self.max_header_bytes), timeout=0.05)
+                error = {"error": f"too many connections (at most {self.max_connections})"}
+                await _respond(writer, HTTPStatus.SERVICE_UNAVAILABLE, error)
+                return
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
@@ -235,7 +251,7 @@ class StatusServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            method, path = await asyncio.wait_for(
+            method, path, host = await asyncio.wait_for(
                 _read_request(reader), timeout=self.request_timeout_s
             )
         except _BadRequest as exc:
@@ -244,6 +260,10 @@ class StatusServer:
         except TimeoutError:
             await _respond(writer, HTTPStatus.REQUEST_TIMEOUT, {"error": "request timed out"})
             return
+        if host is None or _host_name(host) not in self.allowed_hosts:
+            refused = {"error": f"Host {host!r} is not this server's; use http://127.0.0.1:PORT"}
+            await _respond(writer, HTTPStatus.FORBIDDEN, refused)
+            return
         if path not in ROUTES:
             await _respond(writer, HTTPStatus.NOT_FOUND, {"error": "not found", "routes": ROUTES})
             return
@@ -251,7 +271,10 @@ class StatusServer:
             error = {"error": f"method {method} not allowed", "allow": ["GET"]}
             await _respond(writer, HTTPStatus.METHOD_NOT_ALLOWED, error, [("Allow", "GET")])
             return
-        if path == "/events":
+        if path == "/events" and len(self._clients) >= self.max_sse_clients:
+            busy = {"error": f"too many event streams (at most {self.max_sse_clients})"}
+            await _respond(writer, HTTPStatus.SERVICE_UNAVAILABLE, busy)
+        elif path == "/events":
             await self._stream(reader, writer)
         elif path == "/metrics":
             await _respond_raw(
@@ -264,18 +287,19 @@ class StatusServer:
     def _status_body(self) -> tuple[HTTPStatus, bytes]:
         try:
             return HTTPStatus.OK, json_bytes(self._status())
-        except Exception as exc:
+        except Exception:
             log.exception("status API: the status callable failed")
-            error = {"error": f"status failed: {type(exc).__name__}: {exc}"}
+            error = {"error": "internal error; the cause is in the runner's log"}
             return HTTPStatus.INTERNAL_SERVER_ERROR, json_bytes(error)
 
     def _health_body(self) -> tuple[HTTPStatus, bytes]:
         try:
             ok, details = self._health()
             body = json_bytes({"ok": bool(ok), **{k: v for k, v in details.items() if k != "ok"}})
-        except Exception as exc:
+        except Exception:
             log.exception("status API: the health callable failed")
-            ok, body = False, json_bytes({"ok": False, "reason": f"health check failed: {exc!r}"})
+            reason = "health check failed; the cause is in the runner's log"
+            ok, body = False, json_bytes({"ok": False, "reason": reason})
         return (HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE), body
 
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -323,8 +347,16 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
-    """The method and path of one request; its body, if small, is read and dropped."""
+def _host_name(host: str) -> str:
+    """A ``Host`` header's name without its port (``[::1]:9464`` -> ``::1``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, str | None]:
+    """The method, path and ``Host`` of one request; its body, if small, is read and dropped."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.LimitOverrunError:
@@ -340,7 +372,7 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
     method, target, _ = parts
     if not target.startswith(("/", "http://", "https://")):
         raise _BadRequest(f"bad request target {target[:100]!r}")
-    length = 0
+    length, host = 0, None
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep or not _TOKEN.fullmatch(name):
@@ -349,9 +381,11 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
             if not _DIGITS.fullmatch(value.strip()):
                 raise _BadRequest(f"bad Content-Length {value.strip()[:40]!r}")
             length = int(value)
+        elif name.lower() == "host":
+            host = value.strip()
     if 0 < length <= _MAX_BODY:
         await reader.readexactly(length)
-    return method, urlsplit(target).path or "/"
+    return method, urlsplit(target).path or "/", host
 
 
 async def _respond(

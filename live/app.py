@@ -1,8 +1,9 @@
 """``workbench live`` assembled: settings in, a running engine with its status server out.
 
 Shadow mode needs only the node and the market. Live mode also loads the funds keystore
-(password from ``WORKBENCH_KEYSTORE_PASSWORD`` or a prompt) and the relay-signing identity,
-syncs the nonce manager with the chain, and fans bundles out to the relays given.
+(password from ``WORKBENCH_KEYSTORE_PASSWORD`` or a prompt) and the relay-signing identity
+(``WORKBENCH_IDENTITY_PASSWORD``), syncs the nonce manager with the chain, and fans bundles
+out to the relays given.
 """
 
 from __future__ import annotations
@@ -83,12 +84,16 @@ def build_engine(settings: LiveSettings, *, params: Any = None) -> LiveEngine:
         capital=settings.capital_cap,
         inclusion=inclusion,
         block_time=settings.block_time,
+        confirmations=settings.confirmations,
         db_url=settings.db_url,
         metrics=LiveMetrics(),
     )
     # Each token is checked once, before its first use, by a buy and a sell on the follower.
     risk.token_safety = SimulatedTokenSafety(
-        lambda: engine.follower_node(), engine.pools, weth=market.weth
+        lambda: engine.follower_node(),
+        engine.pools,
+        weth=market.weth,
+        trader=engine.executor.ctx.executor_address,  # probed as our Executor would trade
     )
     return engine
 

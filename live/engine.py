@@ -29,16 +29,17 @@ from live.executors import LiveContext, Publish, RelayExecutor, ShadowExecutor, 
 from live.follower import FOLLOWER_FAULTS, Follower
 from live.metrics import LiveMetrics
 from live.pending_chain import PendingChain
+from live.reorg import DEFAULT_CONFIRMATIONS, ChainJournal, fork_point, unsettle_after
 from live.risk import RiskManager
+from live.run_record import end_run, live_run_spec, reorg_note, start_run
 from live.store_writer import StoreWriter
 from live.submit import BundleSender
 from live.watch import ChainWatcher, HeadSeen, PendingSeen
 from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.eip1559 import next_base_fee
 from workbench.chain.market_spec import DeployedMarket
-from workbench.engine.backtest import git_sha
 from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
-from workbench.engine.loop import BlockLoop, BlockResult
+from workbench.engine.loop import BlockLoop, BlockResult, OpenSlot
 from workbench.engine.searcher import EXECUTOR_ADDRESS, Searcher, install_searcher
 from workbench.errors import AnvilError, DatasetError
 from workbench.execution.bundle import ExecutionConfig
@@ -47,10 +48,9 @@ from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
 from workbench.market.pool import Pool
 from workbench.rpc import RpcClient, RpcError, RpcTransportError
-from workbench.rpc.redact import redact_url
 from workbench.sources.block_fetch import BlockFetcher, ChainChanged
 from workbench.sources.block_view import BlockData, blocks_of
-from workbench.store import RunInfo, RunSpec, open_store
+from workbench.store import RunInfo
 from workbench.strategy.api import Strategy
 from workbench.strategy.context import BlockEnv
 from workbench.strategy.models import WinModel
@@ -91,6 +91,7 @@ class LiveEngine:
         metrics: LiveMetrics | None = None,
         publish: Publish | None = None,
         poll_seconds: float = 1.0,
+        confirmations: int = DEFAULT_CONFIRMATIONS,
     ) -> None:
         if mode == "live" and (searcher is None or sender is None):
             raise ValueError("live mode needs a searcher (keystore, Executor) and a bundle sender")
@@ -146,6 +147,8 @@ class LiveEngine:
         self._nonce: int | None = None
         self._on_block_cb: Callable[[BlockResult], None] | None = None
         self._store = StoreWriter(db_url, lambda: self.run_info, self._set_run)
+        self._journal = ChainJournal(confirmations)  # processed blocks not yet final
+        self._replaying: dict[int, OpenSlot] = {}  # after a reorg: slots to settle again
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -175,26 +178,21 @@ class LiveEngine:
         self._chain.own = {self.searcher.account.address.lower()}
         cfg = execution_config(self.market, chain_id, self.searcher.executor)
         self._cfg = cfg
-        spec = RunSpec(
+        spec = live_run_spec(
             strategy=self.strategy_name,
             config=self.config,
-            dataset_path=f"live:{redact_url(self.rpc_url)}",
-            dataset_chain_id=chain_id,
-            first_block=head + 1,
-            last_block=head + 1,
-            engine={
-                "mode": self.mode,
-                "session": self.started_at.isoformat(),
-                "capital_cap": str(self.risk.limits.capital_cap),
-                **({"inclusion": self.inclusion.to_json()} if self.inclusion else {}),  # type: ignore[attr-defined]
-            },
-            workers=1,
-            git_sha=git_sha(),
+            rpc_url=self.rpc_url,
+            chain_id=chain_id,
+            head=head,
+            mode=self.mode,
+            session=self.started_at,
+            capital_cap=self.risk.limits.capital_cap,
+            inclusion=self.inclusion,
         )
-        with open_store(self.db_url) as store:
-            self.run_info = store.start_or_resume_run(spec)
+        self.run_info = start_run(self.db_url, spec)
         self.head = head
         self.chain_head = head
+        self._journal.add(parent, None)
         return parent
 
     def follower_node(self) -> AnvilControl:
@@ -273,6 +271,8 @@ class LiveEngine:
                 event = getter.result()
                 if isinstance(event, HeadSeen):
                     self.chain_head = max(self.chain_head, event.number)
+                    if self._journal.differs(event.number, event.hash):
+                        await self._reorg()
                     await self._catch_up(until_block)
                 else:
                     await self._pending(event)
@@ -299,14 +299,7 @@ class LiveEngine:
             self.follower.stop()
         self._store.close()
         if self.run_info is not None:
-            with open_store(self.db_url) as store:
-                run = store.get_run(self.run_info.id)
-                if crash is not None:
-                    self.run_info = store.fail_run(run, f"crashed: {crash}")
-                elif store.processed_blocks(run):
-                    self.run_info = store.finish_run(run)
-                else:  # stopped before its first block: nothing to finish
-                    self.run_info = store.fail_run(run, "stopped before its first block")
+            self.run_info = end_run(self.db_url, self.run_info, crash)
 
     def _reconnected(self) -> None:
         if self.metrics is not None:
@@ -331,6 +324,10 @@ class LiveEngine:
                 self._skipped("malformed_block")
                 log.warning("block %d is malformed (%r); retrying on the next head", number, exc)
                 return
+            if not self._journal.links(block):
+                if not await self._reorg():
+                    return
+                continue
             try:
                 await self._block(block)
             except FOLLOWER_FAULTS as exc:
@@ -375,6 +372,9 @@ class LiveEngine:
             raise
         if ours:
             self._store.record(result)
+        final = self._journal.add(block, self.loop.last_closed)
+        if final is not None:
+            self.executor.finalise(final.closed.attempts if final.closed else [], final.number)
         self._state.apply_all(block.logs)
         self.head = block.number
         self.head_seen_at = time.monotonic()
@@ -396,10 +396,58 @@ class LiveEngine:
             parent_gas_used=parent.gas_used,
         )
         pools = self._state.pools
-        self.loop.open(env, parent.miner, pools, moved)
         self._chain.reset(pools)
+        again = self._replaying.pop(env.number, None)
+        if again is not None:  # decided before a reorg: its bundles are out already
+            self.loop.resume(again)
+            return
+        self.loop.open(env, parent.miner, pools, moved)
         self.executor.prepare(env.number, self._store.pool)
         await self.loop.top_of_block(time.perf_counter_ns())
+
+    # -- reorgs --------------------------------------------------------------------------
+
+    async def _reorg(self) -> bool:
+        """Walks back to where the node's chain and the processed one part (see
+        ``live.reorg``); False when the node or the follower failed (tried again later)."""
+        assert self.loop is not None
+        try:
+            fork = await asyncio.to_thread(fork_point, self.rpc, self._journal)
+            parent = await asyncio.to_thread(self._rewind_to, fork)
+        except (RpcError, RpcTransportError, ChainChanged, *FOLLOWER_FAULTS, *MALFORMED) as exc:
+            log.warning("walking back through a reorg failed (%s); again on the next head", exc)
+            return False
+        log.warning(
+            "reorg: blocks %d-%d were orphaned; settled again from block %d on",
+            fork + 1,
+            self.head,
+            fork + 1,
+        )
+        # (slots of an earlier reorg that are still ahead stay)
+        orphaned = unsettle_after(fork, self._journal, self.loop, self.executor, self._replaying)
+        self._store.drop_from(fork + 1, reorg_note(fork, orphaned))
+        self.tally.reorgs += 1
+        self.tally.orphaned_blocks += len(orphaned)
+        if self.metrics is not None:
+            self.metrics.reorg(len(orphaned))
+        self.head = fork
+        await self._open_slot(parent, moved=self._moved(parent))
+        return True
+
+    def _rewind_to(self, fork: int) -> BlockData:
+        """The follower re-forked at ``fork``, the pools and our nonce as of it; its block."""
+        assert self.follower is not None and self.searcher is not None
+        parent = self._fetch(fork)
+        self.follower.recover(fork)
+        rpc = self.follower.node.rpc
+        self._state = MarketState(watched_pools(rpc, self.market), unknown_pools="ignore")
+        count = int(
+            rpc.call("eth_getTransactionCount", [self.searcher.account.address, "latest"]), 16
+        )
+        self._nonce = count
+        if self.sender is not None:
+            self.sender.nonces.rewind(count)  # an orphaned transaction frees its nonce
+        return parent
 
     # -- pending transactions -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor as ThreadPool
@@ -20,11 +21,14 @@ from live.risk import RiskManager
 from live.submit import BundleSender, Sent, expected_net
 from workbench.engine.executor import Attempt, Placement, SlotEnv
 from workbench.errors import AnvilError
+from workbench.execution.bundle import max_fee_per_gas
 from workbench.execution.simulate import AnvilSimulator, SimResult
 from workbench.rpc import RpcTransportError
 from workbench.sources.block_view import BlockData
 from workbench.store import ActionKind, LiveActionRecord
 from workbench.strategy.intents import ArbIntent
+
+log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Mapping[str, Any]], object]
 
@@ -42,8 +46,12 @@ class Tally:
     opportunities: int = 0
     submitted: int = 0
     landed: int = 0
-    realised_net: int = 0
+    realised_net: int = 0  # landed bundles, final or not
+    confirmed_net: int = 0  # landed bundles whose block is final (enough confirmations)
     expected_net: int = 0
+    reorgs: int = 0
+    outside_target: int = 0  # our transactions that landed where no bundle of ours aimed them
+    orphaned_blocks: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # events skipped, by what
 
     def counters(self) -> dict[str, Any]:
@@ -55,6 +63,10 @@ class Tally:
             "submitted": self.submitted,
             "landed": self.landed,
             "realised_net_wei": self.realised_net,
+            "confirmed_net_wei": self.confirmed_net,
+            "reorgs": self.reorgs,
+            "landed_outside_target": self.outside_target,
+            "orphaned_blocks": self.orphaned_blocks,
             "expected_net_wei": self.expected_net,
             "skipped": dict(self.skipped),
         }
@@ -126,7 +138,7 @@ class ShadowExecutor:
                 action, reason="simulation", detail=f"{sim.status}: {sim.revert_reason}"
             )
             return attempt
-        max_fee = 2 * slot.env.base_fee + intent.priority_fee
+        max_fee = max_fee_per_gas(ctx.simulator().cfg, slot.env.base_fee, intent.priority_fee)
         decision = ctx.risk.approve(
             intent, now_ms(), target_block=target, max_fee_per_gas=max_fee, gas_limit=sim.gas_limit
         )
@@ -197,6 +209,33 @@ class ShadowExecutor:
             ctx.metrics.profit(got.net if got else 0, expected_net(attempt.sim))
         if ctx.publish is not None:
             ctx.publish("reconciled", action_json(attempt.intent, attempt.action))
+
+    def unsettle(self, attempts: Sequence[Attempt], block: int) -> None:
+        """A reorg orphaned ``block``: its attempts' settlements are undone (capital reserved
+        again, loss and PnL taken back), to be settled against the block that replaced it."""
+        ctx = self.ctx
+        for attempt in reversed(attempts):
+            action = attempt.action
+            assert action is not None
+            if attempt.approved:
+                ctx.risk.unsettle(attempt.intent.key, block)
+            if attempt.ticket is None:
+                continue
+            if action.landed:
+                ctx.tally.landed -= 1
+                ctx.tally.realised_net -= action.realised_pnl or 0
+            if ctx.metrics is not None:
+                ctx.metrics.profit(-(action.realised_pnl or 0), -expected_net(attempt.sim))
+            attempt.action = dataclasses.replace(
+                action, landed=None, realised_pnl=None, gas_cost=None, bid_paid=None
+            )
+
+    def finalise(self, attempts: Sequence[Attempt], block: int) -> None:
+        """``block`` has enough confirmations: its attempts' results are final."""
+        self.ctx.risk.finalise(block)
+        for attempt in attempts:
+            if attempt.action is not None and attempt.action.landed:
+                self.ctx.tally.confirmed_net += attempt.action.realised_pnl or 0
 
 
 class RelayExecutor(ShadowExecutor):
@@ -269,10 +308,47 @@ class RelayExecutor(ShadowExecutor):
 
     def settle(self, attempts: Sequence[Attempt], block: BlockData) -> None:
         super().settle(attempts, block)
+        self._outside_target(attempts, block)
         self.sender.settle(block.number, {t["hash"].lower() for t in block.transactions})
         nonce = self.ctx.nonce()
         if nonce is not None:  # the chain's word on what is used, whatever we missed
             self.sender.nonces.sync(nonce, through_block=block.number)
+
+    def _outside_target(self, attempts: Sequence[Attempt], block: BlockData) -> None:
+        """Counts each transaction of ours in ``block`` that none of its bundles carried (one
+        that leaked, or a bundle's that landed late): its result is realised all the same."""
+        ctx = self.ctx
+        me = self.sender.account.address.lower()
+        aimed = {a.ticket.tx.hash.lower() for a in attempts if a.ticket is not None}
+        for tx in block.transactions:
+            if str(tx["from"]).lower() != me or tx["hash"].lower() in aimed:
+                continue
+            receipt = next(r for h, r in block.receipts.items() if h.lower() == tx["hash"].lower())
+            got = realised(
+                receipt, block.logs_of(receipt["transaction_hash"]), ctx.weth, ctx.executor_address
+            )
+            ctx.tally.outside_target += 1
+            ctx.tally.realised_net += got.net
+            ctx.risk.count_unplanned(got.net, now_ms())
+            if ctx.metrics is not None:
+                ctx.metrics.landed_outside_target()
+                ctx.metrics.profit(got.net, 0)
+            log.error(
+                "our transaction %s (nonce %s) landed in block %d, which no bundle of ours aimed "
+                "it at; it realised %d wei",
+                tx["hash"],
+                tx.get("nonce"),
+                block.number,
+                got.net,
+            )
+
+    def unsettle(self, attempts: Sequence[Attempt], block: int) -> None:
+        super().unsettle(attempts, block)
+        self.sender.unsettle(block)
+
+    def finalise(self, attempts: Sequence[Attempt], block: int) -> None:
+        super().finalise(attempts, block)
+        self.sender.finalise(block)
 
 
 def action_json(intent: ArbIntent, action: LiveActionRecord | None) -> dict[str, Any]:

@@ -112,6 +112,19 @@ class LiveMetrics:
             ["what"],
             registry=r,
         )
+        self._reorgs = Counter(
+            PREFIX + "reorgs",
+            "Reorgs the runner walked back through (settlements of orphaned blocks undone).",
+            registry=r,
+        )
+        self._orphaned = Counter(
+            PREFIX + "blocks_orphaned", "Processed blocks that a reorg orphaned.", registry=r
+        )
+        self._outside = Counter(
+            PREFIX + "landed_outside_target",
+            "Transactions of ours that landed in a block no bundle of ours targeted with them.",
+            registry=r,
+        )
         self._head = Gauge(PREFIX + "head_block", "Number of the last block processed.", registry=r)
         self._head_age = Gauge(
             PREFIX + "head_age_seconds",
@@ -198,6 +211,15 @@ class LiveMetrics:
     def backfilled(self, n: int = 1) -> None:
         """``n`` blocks missed by the subscription were fetched."""
         self._backfilled.inc(n)
+
+    def reorg(self, depth: int) -> None:
+        """A reorg orphaned the last ``depth`` blocks processed."""
+        self._reorgs.inc()
+        self._orphaned.inc(depth)
+
+    def landed_outside_target(self) -> None:
+        """A transaction of ours landed outside the block its bundle targeted."""
+        self._outside.inc()
 
     def profit(self, realised_wei: int, expected_wei: int) -> None:
         """Add one settled bundle's net realised and expected profit (either may be negative)."""

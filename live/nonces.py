@@ -6,7 +6,8 @@ A bundle for target block B carries a transaction with a reserved nonce. If the 
 nonce (the next bundle may use it again: a replacement, not a reuse) or ``retarget`` it to the
 next block. ``sync`` with the node's transaction count keeps the manager at or above the chain;
 ``sync(count, through_block=B)`` also releases every reservation for blocks up to B that did
-not land, given a count read at or after B.
+not land, given a count read at or after B. After a reorg, ``rewind`` lowers the floor to the
+chain's count.
 
 State is one JSON file per (chain id, address), rewritten atomically on every change, and an
 exclusive lock file so two runners cannot share the account. A lock makes each operation
@@ -112,6 +113,18 @@ class NonceManager:
             raise ConfigError(f"a transaction count cannot be negative, got {chain_count}")
         with self._lock:
             self._advance(chain_count, through_block)
+
+    def rewind(self, chain_count: int) -> None:
+        """Sets the floor to the node's transaction count after a reorg, also when that is
+        lower: a transaction of ours in an orphaned block no longer uses its nonce, and the
+        next bundle must take it again or every later one waits behind a gap. Reservations at
+        or above the new floor stay (their bundles are in flight)."""
+        if chain_count < 0:
+            raise ConfigError(f"a transaction count cannot be negative, got {chain_count}")
+        with self._lock:
+            kept = {n: b for n, b in self._reserved.items() if n >= chain_count}
+            if chain_count != self._floor or kept != self._reserved:
+                self._commit(chain_count, kept)
 
     def close(self) -> None:
         """Lets another manager (a restarted runner) take the account."""

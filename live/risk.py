@@ -81,6 +81,8 @@ class RiskLimits(BaseModel):
     denylist: frozenset[str] = frozenset()
     kill_switch: Path | None = None
     dedupe_blocks: Annotated[int, Field(strict=True, ge=1)] = 256
+    token_check_ttl_ms: Annotated[int, Field(strict=True, ge=0)] = 3_600_000
+    """How long a token-safety verdict holds (a token's code or owner's settings can change)."""
 
     @field_validator("base_token")
     @classmethod
@@ -135,6 +137,16 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class Settlement:
+    """A settled intent's effects, kept until final so that a reorg can undo them."""
+
+    reservation: Reservation
+    net: int
+    day: int
+    failures_before: int  # the run of failures before it
+
+
+@dataclass(frozen=True, slots=True)
 class Reservation:
     key: str
     target_block: int
@@ -181,7 +193,8 @@ class RiskManager:
         self._seen: dict[int, set[str]] = {}  # target block -> keys approved for it
         self._highest_block: int | None = None
         self._losses: dict[int, int] = {}  # UTC day -> realised losses
-        self._token_verdicts: dict[str, str | None] = {}
+        self._settled: dict[tuple[str, int], Settlement] = {}  # not final yet
+        self._token_verdicts: dict[str, tuple[str | None, int]] = {}  # verdict, when
         self._clock_ms = 0
         self._lock = threading.Lock()
 
@@ -281,18 +294,21 @@ class RiskManager:
                 f"{self.reserved} reserved + {need} (amount_in {intent.amount_in} + worst loss "
                 f"{worst}) > cap {lim.capital_cap}"
             )
-        return self._check_tokens(tokens)
+        return self._check_tokens(tokens, now_ms)
 
-    def _check_tokens(self, tokens: Iterable[str]) -> tuple[Reason, str] | tuple[None, str]:
+    def _check_tokens(
+        self, tokens: Iterable[str], now_ms: int
+    ) -> tuple[Reason, str] | tuple[None, str]:
         if self.token_safety is None:
             return None, ""
         for token in tokens:
-            if token not in self._token_verdicts:
+            known = self._token_verdicts.get(token)
+            if known is None or now_ms - known[1] >= self.limits.token_check_ttl_ms:
                 try:
-                    self._token_verdicts[token] = self.token_safety.check(token)
+                    known = self._token_verdicts[token] = self.token_safety.check(token), now_ms
                 except WorkbenchError as err:  # unknown, not unsafe: ask again next time
                     return Reason.TOKEN_CHECK_FAILED, f"{token}: {err}"
-            verdict = self._token_verdicts[token]
+            verdict = known[0]
             if verdict is not None:
                 return Reason.UNSAFE_TOKEN, f"{token}: {verdict}"
         return None, ""
@@ -330,12 +346,16 @@ class RiskManager:
             raise RiskError(f"gas_cost must be >= 0, got {gas_cost}")
         with self._lock:
             slot = self._find(intent_key, target_block)
-            del self._in_flight[slot]
+            reservation = self._in_flight.pop(slot)
             now = self._clock_ms if now_ms is None else now_ms
             self._clock_ms = max(self._clock_ms, now)
             net = realised_pnl - gas_cost
+            day = now // DAY_MS
+            self._settled[slot] = Settlement(reservation, net, day, self.consecutive_failures)
+            horizon = slot[1] - self.limits.dedupe_blocks  # final by then whoever forgot to say
+            for done in [k for k in self._settled if k[1] <= horizon]:
+                del self._settled[done]
             if net < 0:
-                day = now // DAY_MS
                 self._losses[day] = self._losses.get(day, 0) - net
                 for old in [d for d in self._losses if d < day - 1]:
                     del self._losses[old]
@@ -343,6 +363,35 @@ class RiskManager:
             elif landed:
                 self.consecutive_failures = 0
             return net
+
+    def count_unplanned(self, net: int, now_ms: int) -> None:
+        """A transaction of ours that no approval covers (one that landed outside its target
+        block) realised ``net``: a loss counts towards the daily limit and the breaker."""
+        with self._lock:
+            if net < 0:
+                day = now_ms // DAY_MS
+                self._losses[day] = self._losses.get(day, 0) - net
+                self._failed(now_ms)
+
+    def unsettle(self, intent_key: str, target_block: int) -> None:
+        """Undoes the settlement of ``intent_key`` for ``target_block``, whose block a reorg
+        orphaned: its capital is reserved again and its loss no longer counts, until it is
+        settled against the block that replaced it. A breaker it opened stays open."""
+        with self._lock:
+            slot = (intent_key, target_block)
+            done = self._settled.pop(slot, None)
+            if done is None:
+                raise UnknownIntentError(intent_key, target_block)
+            self._in_flight[slot] = done.reservation
+            if done.net < 0 and done.day in self._losses:
+                self._losses[done.day] = max(0, self._losses[done.day] + done.net)
+            self.consecutive_failures = done.failures_before
+
+    def finalise(self, through_block: int) -> None:
+        """Settlements for blocks up to ``through_block`` are final (confirmed deeply enough)."""
+        with self._lock:
+            for old in [k for k in self._settled if k[1] <= through_block]:
+                del self._settled[old]
 
     def _find(self, key: str, block: int | None) -> tuple[str, int]:
         if block is not None:

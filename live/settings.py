@@ -9,10 +9,12 @@ capital_cap = "2"               # in the base token (WETH), decimal; 18 decimals
 mode = "shadow"                 # or "live" (also needs --send-real-transactions)
 relays = ["flashbots", "http://127.0.0.1:9545"]
 keystore = "keys/searcher.json" # live: the funds key (password: WORKBENCH_KEYSTORE_PASSWORD)
-identity = "keys/identity.json" # live: the relay-signing identity (created if missing)
+identity = "keys/identity.json" # live: the relay-signing identity (created if missing;
+                                #   password: WORKBENCH_IDENTITY_PASSWORD)
 executor = "0x..."              # live: our Executor contract, owned by the keystore's account
 state_dir = ".workbench-live"   # nonces
 status_port = 9464              # /health /status /metrics /events (0: any free port)
+confirmations = 12              # blocks on top before PnL and losses are final (reorg depth)
 
 [strategy_config]               # the strategy's config fields
 min_net_profit = 1000000000000000
@@ -31,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from live.reorg import DEFAULT_CONFIRMATIONS
 from workbench.errors import ConfigError
 
 WEI_PER_UNIT = 10**18
@@ -65,6 +68,7 @@ class LiveSettings(BaseModel):
     state_dir: Path = Path(".workbench-live")
     status_port: int | None = Field(default=9464, ge=0, le=65535)
     block_time: int = Field(default=12, gt=0)
+    confirmations: int = Field(default=DEFAULT_CONFIRMATIONS, ge=1)  # before results are final
     max_head_age_s: float = Field(default=60.0, gt=0)
     strategy_config: dict[str, Any] = Field(default_factory=dict)
     risk: dict[str, Any] = Field(default_factory=dict)

@@ -2,8 +2,10 @@
 requests only (it is the searcher's reputation at relays and never holds funds).
 
 Both come from encrypted JSON keystores (eth-account, the geth format). Passwords come from an
-environment variable or an interactive prompt; they are never logged, printed, stored or put in
-an error message. A key never shows in a ``repr``, ``str``, pickle or copy of its holder.
+environment variable (``WORKBENCH_KEYSTORE_PASSWORD`` for the funds key,
+``WORKBENCH_IDENTITY_PASSWORD`` for the identity: one leaked password never opens both) or an
+interactive prompt. A password read from the environment is removed from it at once, so no
+child process inherits it; it is never logged, printed, stored or put in an error message. A key never shows in a ``repr``, ``str``, pickle or copy of its holder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from workbench.types import Address, address
 
 __all__ = [
     "DEFAULT_PASSWORD_ENV",
+    "IDENTITY_PASSWORD_ENV",
     "SearcherIdentity",
     "Signer",
     "check_distinct",
@@ -39,7 +42,9 @@ __all__ = [
 ]
 
 DEFAULT_PASSWORD_ENV = "WORKBENCH_KEYSTORE_PASSWORD"
-"""The environment variable read for a keystore password unless another name is given."""
+"""The environment variable read for the funds keystore's password unless another is named."""
+IDENTITY_PASSWORD_ENV = "WORKBENCH_IDENTITY_PASSWORD"
+"""The environment variable read for the identity keystore's password unless another is named."""
 
 
 class _KeyHolder:
@@ -112,12 +117,13 @@ def read_password(
     confirm: bool = False,
     prompt: Callable[[str], str] | None = None,
 ) -> str:
-    """The password from ``env_var``, else from a prompt when a terminal is attached.
+    """The password from ``env_var`` (which is then removed from the environment: children
+    never inherit it), else from a prompt when a terminal is attached.
 
     ``interactive`` defaults to whether stdin is a terminal; ``confirm`` asks twice (new keys);
     ``prompt`` defaults to ``getpass.getpass`` (no echo).
     """
-    value = os.environ.get(env_var)
+    value = os.environ.pop(env_var, None)
     if value is not None:
         if not value:
             raise ConfigError(f"{env_var} is set but empty; set it to the {purpose} password")
@@ -216,7 +222,7 @@ def load_identity(
     path: str | Path,
     *,
     password: str | None = None,
-    password_env: str = DEFAULT_PASSWORD_ENV,
+    password_env: str = IDENTITY_PASSWORD_ENV,
     interactive: bool | None = None,
 ) -> SearcherIdentity:
     """The searcher identity from its keystore, found like ``load_signer``'s."""
@@ -231,7 +237,7 @@ def load_or_create_identity(
     path: str | Path,
     *,
     password: str | None = None,
-    password_env: str = DEFAULT_PASSWORD_ENV,
+    password_env: str = IDENTITY_PASSWORD_ENV,
     interactive: bool | None = None,
     iterations: int | None = None,
 ) -> SearcherIdentity:

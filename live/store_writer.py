@@ -40,6 +40,19 @@ class StoreWriter:
         self.check()
         self._writes.append(self.pool.submit(write))
 
+    def drop_from(self, first: int, note: dict[str, object]) -> None:
+        """Deletes the stored blocks from ``first`` on (a reorg orphaned them), after the
+        writes submitted before; ``note`` says what happened, in the run's notes."""
+
+        def write() -> None:
+            run = self._get()
+            assert run is not None
+            with open_store(self.db_url) as store:
+                store.drop_blocks(run, first, note)
+
+        self.check()
+        self._writes.append(self.pool.submit(write))
+
     def check(self) -> None:
         """Raises the error of a failed write."""
         while self._writes and self._writes[0].done():

@@ -4,7 +4,7 @@ nonce and fan the bundle out (a backrun carries its target's signed bytes first)
 One bundle per target block is in flight per account: a later intent for the same block
 replaces it only when it expects more (same nonce, same ``replacementUuid``, so at most one
 of them can ever land), else it is skipped. After the target block, ``settle`` confirms or
-releases the nonce. ``prepare`` reserves the next target block's nonce ahead of time on a
+releases the nonce; ``unsettle`` puts the bundle back in flight when a reorg orphaned the block. ``prepare`` reserves the next target block's nonce ahead of time on a
 background thread, so that signing never waits for the nonce file to reach the disk.
 """
 
@@ -60,6 +60,7 @@ class BundleSender:
         self.fanout = fanout
         self.in_flight: dict[int, Sent] = {}  # target block -> the bundle in flight for it
         self._prepared: dict[int, Future[int]] = {}  # target block -> its reserved nonce
+        self.settled: dict[int, Sent] = {}  # target block -> its bundle, until final
 
     def prepare(self, target_block: int, executor: Executor) -> None:
         """Reserves the nonce for ``target_block``'s first bundle on ``executor``. Unused, it
@@ -127,8 +128,21 @@ class BundleSender:
         sent = self.in_flight.pop(target_block, None)
         if sent is None:
             return None
+        self.settled[target_block] = sent
         if sent.tx.hash.lower() in mined_hashes:
             self.nonces.confirm(sent.tx.nonce)
         else:
             self.nonces.release(sent.tx.nonce)
         return sent
+
+    def unsettle(self, target_block: int) -> None:
+        """A reorg orphaned ``target_block``: its bundle is in flight again, to be settled
+        against the block that replaced it (the nonce floor is rewound by the runner)."""
+        sent = self.settled.pop(target_block, None)
+        if sent is not None:
+            self.in_flight[target_block] = sent
+
+    def finalise(self, through_block: int) -> None:
+        """The bundles of blocks up to ``through_block`` are settled for good."""
+        for block in [b for b in self.settled if b <= through_block]:
+            del self.settled[block]

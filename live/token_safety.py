@@ -68,7 +68,9 @@ class SimulatedTokenSafety:
     ``node`` and ``pools`` (the market's pool states by lowercase address) may be callables,
     read at each check, since the runner may replace its follower. A V2 pair with ``weth``
     is preferred as the holder, then any V2 pair, then a V3 pool. ``probe`` is the amount
-    moved (default: 1/1000 of the holder's balance, at least 1). Not thread-safe with other
+    moved (default: 1/1000 of the holder's balance, at least 1). ``trader`` is who buys and
+    sells: the runner's Executor, so that a token that treats that address (a contract) apart
+    is caught (default: a fresh address per token). Not thread-safe with other
     users of the node: call it where the follower is not mining (the engine's thread).
     """
 
@@ -79,6 +81,7 @@ class SimulatedTokenSafety:
         *,
         weth: str,
         probe: int | None = None,
+        trader: str | None = None,
     ) -> None:
         if probe is not None and probe <= 0:
             raise ConfigError(f"probe must be a positive token amount, got {probe}")
@@ -86,6 +89,7 @@ class SimulatedTokenSafety:
         self._pools = pools
         self.weth = weth.lower()
         self.probe = probe
+        self.trader = trader.lower() if trader else None
 
     @property
     def node(self) -> AnvilControl:
@@ -133,7 +137,7 @@ class SimulatedTokenSafety:
                 "nothing to probe with"
             )
         amount = min(self.probe, held) if self.probe is not None else max(held // 1000, 1)
-        buyer = _fresh_address(token)
+        buyer = self.trader or _fresh_address(token)
         before = _balance(node, token, buyer)
         if why := _transfer(node, token, pool, buyer, amount):
             raise _Unsafe(f"transfers from the pool revert: {why}")

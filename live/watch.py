@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.rpc import RpcClient, RpcError, RpcTransportError, WsClient
+from workbench.rpc.redact import redact_url
 from workbench.rpc.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class HeadSeen:
     number: int
     arrived_ns: int
     via: str  # "ws" or "poll"
+    hash: str | None = None  # a WebSocket head's block hash (a poll reads the number only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,9 @@ class ChainWatcher:
             raise self._error
         if not subscribed:
             await self.stop()
-            raise TimeoutError(f"no WebSocket subscription to {self.ws_url} within {timeout:g} s")
+            raise TimeoutError(
+                f"no WebSocket subscription to {redact_url(self.ws_url)} within {timeout:g} s"
+            )
 
     async def next(self) -> Event:
         """The next thing heard since ``start``, in order of arrival (see the module
@@ -224,7 +228,9 @@ class ChainWatcher:
             except (RpcTransportError, RpcError, OSError) as exc:
                 failures += 1
                 delay = self.reconnect.delay(min(failures - 1, 30), lambda: 0.5)
-                log.warning("WebSocket %s failed (%s); again in %.2f s", self.ws_url, exc, delay)
+                log.warning(
+                    "WebSocket %s failed (%s); again in %.2f s", redact_url(self.ws_url), exc, delay
+                )
                 await asyncio.sleep(delay)
 
     async def _heads(self, sub: Any) -> None:
@@ -233,7 +239,15 @@ class ChainWatcher:
             if number is None:
                 self._malformed("head", head)
                 continue
-            self._put(HeadSeen(number, time.perf_counter_ns(), "ws"))
+            block_hash = head.get("hash")
+            self._put(
+                HeadSeen(
+                    number,
+                    time.perf_counter_ns(),
+                    "ws",
+                    block_hash.lower() if isinstance(block_hash, str) else None,
+                )
+            )
 
     async def _pending(self, sub: Any, ws: WsClient) -> None:
         async for item in sub:

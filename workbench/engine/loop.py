@@ -69,7 +69,9 @@ class BlockResult:
 
 
 @dataclass
-class _Open:
+class OpenSlot:
+    """A block's slot: the strategy's view, where its bundles go, what was attempted in it."""
+
     slot: Slot
     where: SlotEnv
     attempts: list[Attempt] = field(default_factory=list)
@@ -92,7 +94,8 @@ class BlockLoop:
         self.base_token = base_token
         self.cycles = cycles
         self.inclusion = inclusion
-        self._open: _Open | None = None
+        self._open: OpenSlot | None = None
+        self.last_closed: OpenSlot | None = None  # the slot the last ``close`` settled, if any
 
     @property
     def env(self) -> BlockEnv | None:
@@ -116,7 +119,17 @@ class BlockLoop:
             touched,
             inclusion=self.inclusion,
         )
-        self._open = _Open(slot, SlotEnv(env, coinbase))
+        self._open = OpenSlot(slot, SlotEnv(env, coinbase))
+
+    def suspend(self) -> OpenSlot | None:
+        """Takes the open slot out (a live runner walking back through a reorg), unsettled."""
+        open_, self._open = self._open, None
+        return open_
+
+    def resume(self, open_: OpenSlot) -> None:
+        """Makes ``open_`` (a suspended or closed slot) the open one again, to be closed
+        against the block its target number now holds."""
+        self._open = open_
 
     async def top_of_block(self, arrived_ns: int = 0) -> list[Attempt]:
         """The strategy's ``on_block`` intents, executed at the top of the block."""
@@ -152,11 +165,13 @@ class BlockLoop:
             block.number, len(block.transactions), len(block.first_seen_ms), fidelity
         )
         open_ = self._open
+        self.last_closed = None
         if open_ is None or open_.where.env.number != block.number:
             self._open = None
             return result  # no slot was open for this block (a start or a re-fork)
         reverts = [self.executor.reverts_now(a.intent) for a in open_.attempts]
         self._open = None
+        self.last_closed = open_
         self.executor.settle(open_.attempts, block)
         env = open_.where.env
         for a, reverts_next in zip(open_.attempts, reverts, strict=True):

@@ -36,6 +36,12 @@ class ExecutionConfig:
     max_fee_base_multiple: int = 2  # maxFeePerGas = multiple * base fee + priority fee
 
 
+def max_fee_per_gas(cfg: ExecutionConfig, base_fee: int, priority_fee: int) -> int:
+    """The ``maxFeePerGas`` our transactions are signed with: what the risk manager's worst
+    case must assume too (one rule for both)."""
+    return cfg.max_fee_base_multiple * base_fee + priority_fee
+
+
 def executor_steps(intent: ArbIntent, v3_factories: Mapping[str, str]) -> list[Step]:
     """The Executor's Step structs for the intent's cycle, each encoded by its pool's venue
     (V2: fee in pips; V3: fee tier and factory; no price limit; the hop's minimum output)."""
@@ -122,7 +128,7 @@ def sign_call(
     Encoded and signed here (RLP, then libsecp256k1's deterministic low-s signature: the same
     bytes eth-account produces, a tenth of its time), as this is on the live runner's path
     from a pending transaction to its bundle."""
-    max_fee = cfg.max_fee_base_multiple * base_fee + priority_fee
+    max_fee = max_fee_per_gas(cfg, base_fee, priority_fee)
     fields: list[Any] = [
         cfg.chain_id,
         nonce,

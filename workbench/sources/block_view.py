@@ -30,6 +30,8 @@ class BlockData:
     first_seen_ms: dict[str, int] = field(default_factory=dict)  # public transactions only
     withdrawals: list[dict[str, Any]] = field(default_factory=list)  # EIP-4895, amounts in gwei
     parent_beacon_block_root: str | None = None  # EIP-4788
+    hash: str | None = None
+    parent_hash: str | None = None
 
     def logs_of(self, tx_hash: str) -> list[dict[str, Any]]:
         return [log for log in self.logs if log["transaction_hash"] == tx_hash]
@@ -77,6 +79,8 @@ def blocks_of(
             },
             withdrawals=json.loads(b["withdrawals"]) if b.get("withdrawals") else [],
             parent_beacon_block_root=b.get("parent_beacon_block_root"),
+            hash=b.get("hash"),
+            parent_hash=b.get("parent_hash"),
         )
 
 

@@ -126,6 +126,22 @@ class Store:
                 raise BlockAlreadyRecordedError(run.id, block.number) from e
             raise
 
+    def drop_blocks(self, run: RunInfo, first: int, note: dict[str, object]) -> int:
+        """Deletes ``run``'s blocks from ``first`` on, with their opportunities and actions, in
+        one transaction, and appends ``note`` to the run's ``reorgs`` notes (a live run whose
+        blocks a reorg orphaned: it records them again as the new chain holds them). Returns
+        how many blocks were deleted."""
+        with self._writer.begin() as session:
+            row = _run(session, run.id)
+            query = select(BlockTable).where(
+                BlockTable.run_id == run.id, BlockTable.block_number >= first
+            )
+            dropped = list(session.scalars(query))
+            for block in dropped:
+                session.delete(block)  # cascades to its opportunities and their rows
+            row.notes = {**row.notes, "reorgs": [*row.notes.get("reorgs", []), note]}
+            return len(dropped)
+
     def extend_run(self, run: RunInfo, last_block: int) -> RunInfo:
         """The run with its range grown to end at ``last_block`` (a live run's range grows
         as blocks arrive); a smaller ``last_block`` changes nothing, the range never shrinks.

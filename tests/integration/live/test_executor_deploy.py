@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture
 def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(DEFAULT_PASSWORD_ENV, PASSWORD)
+    monkeypatch.delenv(DEFAULT_PASSWORD_ENV, raising=False)
     keystore = tmp_path / "funds.json"
     owner = create_keystore(keystore, PASSWORD, KEY, iterations=2**10)
     with Anvil() as node:
@@ -50,7 +50,8 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def _deploy(node: Anvil, keystore: Path, *extra: str):
     args = ["executor", "deploy", "--rpc", node.url, "--keystore", str(keystore), *extra]
-    result = runner.invoke(app, args)
+    # set for each run: a run reads it once and removes it from the environment
+    result = runner.invoke(app, args, env={DEFAULT_PASSWORD_ENV: PASSWORD})
     assert PASSWORD not in result.output and KEY[2:] not in result.output.lower()
     return result
 

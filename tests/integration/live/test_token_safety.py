@@ -18,6 +18,7 @@ from tests.conftest import E18
 from workbench.chain.abi import decode_result, encode_call
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
+from workbench.chain.executor_install import install_executor
 from workbench.chain.market_spec import DeployedMarket
 from workbench.errors import WorkbenchError
 from workbench.market.fetch import fetch_pool_state
@@ -193,3 +194,22 @@ def test_the_risk_manager_rejects_a_honeypot_cycle_once_simulated(
     assert ask(plain_arb, 4) == (True, None, None)
     assert checker.calls == [honey, honey, tka]  # each verdict simulated once
     assert chain_state(node, market) == before
+
+
+def test_the_probe_trades_as_our_executor(market: tuple[Anvil, DeployedMarket]) -> None:
+    """Bought and sold by the Executor's own address (a contract, impersonated), the verdicts
+    are those of the plain probe, and nothing of it stays."""
+    node, deployed = market
+    owner, at = "0x" + "0a" * 20, "0x" + "e8" * 20
+    install_executor(node, owner, deployed.weth, 0, at)
+    checker = safety(node, deployed, trader=at)
+    before = chain_state(node, deployed)
+    assert checker.check(token(deployed, "TKA")) is None
+    fee = checker.check(token(deployed, "FOT"))
+    assert fee is not None and fee.startswith("fee on transfer: sent ")
+    honey = checker.check(token(deployed, "HONEY"))
+    assert honey is not None and honey.startswith("sells are blocked: 0x")
+    assert chain_state(node, deployed) == before
+    tka = token(deployed, "TKA")
+    data = "0x" + encode_call("TestERC20", "balanceOf", [at]).hex()
+    assert int(node.rpc.call("eth_call", [{"to": tka, "data": data}, "latest"]), 16) == 0

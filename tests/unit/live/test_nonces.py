@@ -81,6 +81,19 @@ def test_sync_through_block_releases_what_did_not_land(manager):
     assert manager.reserve(12) == 1
 
 
+def test_rewind_lowers_the_floor_after_a_reorg(manager, tmp_path):
+    manager.confirm(manager.reserve(10))  # landed in block 10 ...
+    later = manager.reserve(12)
+    assert manager.floor == 1 and later == 1
+    manager.rewind(0)  # ... which a reorg orphaned: nonce 0 is free again
+    assert manager.floor == 0 and manager.reserved == {1: 12} and manager.reserve(13) == 0
+    manager.close()
+    with NonceManager(tmp_path, CHAIN, ACCOUNT) as again:  # on disk as well
+        assert again.floor == 0 and again.reserved == {0: 13, 1: 12}
+    with pytest.raises(ConfigError, match="negative"):
+        manager.rewind(-1)
+
+
 def test_state_survives_a_restart(tmp_path):
     with NonceManager(tmp_path, CHAIN, ACCOUNT) as m:
         m.reserve(10)

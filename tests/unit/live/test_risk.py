@@ -421,3 +421,42 @@ def test_random_streams_never_break_a_limit(
         assert rm.losses_on(now) == losses.get(now // DAY_MS, 0)
         assert len(rm.rejections) == sum(rm.rejected.values()) == rejected
     switch.unlink(missing_ok=True)
+
+
+def test_a_reorg_undoes_a_settlement_until_it_is_final() -> None:
+    rm = manager(daily_loss_limit=10**16)
+    intent = arb(A)
+    assert ask(rm, intent, 100).approved
+    reserved = rm.reserved
+    assert rm.settle(A.id, 0, 4 * 10**15, landed=True, target_block=100, now_ms=NOON) < 0
+    assert rm.reserved == 0 and rm.losses_on(NOON) == 4 * 10**15
+    assert rm.consecutive_failures == 1
+    rm.unsettle(A.id, 100)  # block 100 orphaned: in flight again, the loss taken back
+    assert rm.reserved == reserved and rm.losses_on(NOON) == 0
+    assert rm.consecutive_failures == 0
+    # settled again against the block that replaced it: it did not land there
+    assert rm.settle(A.id, 0, 0, landed=False, target_block=100, now_ms=NOON) == 0
+    assert rm.reserved == 0 and rm.losses_on(NOON) == 0
+    rm.finalise(100)
+    with pytest.raises(UnknownIntentError):
+        rm.unsettle(A.id, 100)  # final: no reorg can undo it
+
+
+def test_a_transaction_no_approval_covers_counts_its_loss() -> None:
+    rm = manager(daily_loss_limit=10**16, max_consecutive_failures=1)
+    rm.count_unplanned(-3 * 10**15, NOON)
+    assert rm.losses_on(NOON) == 3 * 10**15
+    assert ask(rm, arb(A), 100).reason == Reason.CIRCUIT_OPEN
+    rm.count_unplanned(10**15, NOON)  # a gain changes nothing
+    assert rm.losses_on(NOON) == 3 * 10**15
+
+
+def test_a_token_verdict_expires_and_the_token_is_checked_again() -> None:
+    safety = InMemoryTokenSafety()
+    rm = manager(token_safety=safety, token_check_ttl_ms=60_000)
+    assert ask(rm, arb(A), 100, NOON).approved and ask(rm, arb(A), 101, NOON + 59_999).approved
+    assert safety.calls == [TKA]
+    safety.unsafe[TKA] = "sells are blocked: the owner paused it"  # changed since
+    refused = ask(rm, arb(A), 102, NOON + 60_000)
+    assert refused.reason == Reason.UNSAFE_TOKEN and "paused" in (refused.detail or "")
+    assert safety.calls == [TKA, TKA]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import pickle
 import stat
+import subprocess
 
 import orjson
 import pytest
@@ -15,6 +17,7 @@ from eth_account.messages import encode_defunct
 
 from live.signer import (
     DEFAULT_PASSWORD_ENV,
+    IDENTITY_PASSWORD_ENV,
     SearcherIdentity,
     Signer,
     check_distinct,
@@ -169,6 +172,7 @@ def test_identity_created_once_then_loaded(tmp_path, monkeypatch):
     monkeypatch.setenv("ID_PW", PASSWORD)
     first = load_or_create_identity(path, password_env="ID_PW", iterations=FAST)
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    monkeypatch.setenv("ID_PW", PASSWORD)  # read once: it left the environment
     again = load_or_create_identity(path, password_env="ID_PW")
     assert again.address == first.address == load_identity(path, password=PASSWORD).address
 
@@ -194,3 +198,20 @@ def test_nothing_secret_is_logged_or_printed(keystore, caplog, capsys):
 def test_signer_wraps_the_given_account():
     acct = Account.from_key(KEY)
     assert Signer(acct).account is acct
+
+
+def test_a_password_leaves_the_environment_once_read(keystore, tmp_path, monkeypatch):
+    """Children of the runner (Anvil, a shell) never inherit it; the identity has its own."""
+    monkeypatch.setenv(DEFAULT_PASSWORD_ENV, PASSWORD)
+    load_signer(keystore)
+    assert DEFAULT_PASSWORD_ENV not in os.environ
+    child = subprocess.run(["env"], capture_output=True, text=True, check=True).stdout
+    assert PASSWORD not in child
+    identity = tmp_path / "identity.json"
+    create_keystore(identity, "another one", iterations=FAST)
+    monkeypatch.setenv(DEFAULT_PASSWORD_ENV, "another one")  # the funds key's variable ...
+    with pytest.raises(ConfigError, match=IDENTITY_PASSWORD_ENV):
+        load_identity(identity, interactive=False)  # ... never opens the identity
+    monkeypatch.setenv(IDENTITY_PASSWORD_ENV, "another one")
+    load_identity(identity)
+    assert IDENTITY_PASSWORD_ENV not in os.environ

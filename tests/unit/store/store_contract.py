@@ -446,3 +446,16 @@ class StoreContract:
         assert (again.id, again.last_block) == (run.id, 7)  # the resume key is unchanged
         with pytest.raises(RunNotFoundError):
             store.extend_run(replace(run, id=run.id + 100), 9)
+
+    def test_blocks_a_reorg_orphaned_are_dropped_and_recorded_again(self, store: Store) -> None:
+        run = store.start_or_resume_run(spec(first_block=1, last_block=4))
+        for n in range(1, 5):
+            store.record_block(run, block(n), [replace(opportunity(), action=live_action())])
+        note = {"fork_point": 2, "orphaned": [{"number": 3, "hash": "0x03"}]}
+        assert store.drop_blocks(run, 3, note) == 2
+        assert store.processed_blocks(run) == [1, 2] and store.next_block(run) == 3
+        assert len(live_action_rows(store, run.id)) == 2  # theirs went with them
+        store.record_block(run, block(3), [replace(opportunity(), action=live_action())])
+        assert store.drop_blocks(run, 4, {"fork_point": 3, "orphaned": []}) == 0
+        (row,) = run_rows(store)
+        assert row["notes"]["reorgs"] == [note, {"fork_point": 3, "orphaned": []}]
