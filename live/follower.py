@@ -15,11 +15,14 @@ is sent (``AnvilSimulator`` on ``node``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.anvil_control import AnvilControl
@@ -61,12 +64,16 @@ class Follower:
         self.rpc_url = rpc_url
         self.prepare = prepare  # run on every fresh fork (e.g. install a shadow searcher)
         self.head = head
+        # Started unforked, then forked over its RPC (``anvil_reset``): the node's URL, which
+        # may carry a key, is never on Anvil's command line (readable by any local user).
+        # (the reset's first reads of a remote node may take a while)
+        # A local node (a devnet, another Anvil) reuses chain ids and block numbers with other
+        # contents: Foundry's disk cache of forked state goes to a home of this follower's own,
+        # removed on stop (``--no-storage-caching`` is refused without ``--fork-url``).
+        local = urlsplit(rpc_url).hostname in {"127.0.0.1", "localhost", "::1"}
+        self._home = Path(tempfile.mkdtemp(prefix="follower-home-")) if local else None
         self._config = AnvilConfig(
-            fork_url=rpc_url,
-            fork_block_number=head,
-            chain_id=chain_id,
-            mining="none",
-            order="fifo",
+            chain_id=chain_id, mining="none", order="fifo", rpc_timeout=120.0, home=self._home
         )
         self.node = Anvil(self._config)
         self._base: str | None = None  # snapshot of the head, before any pending tx
@@ -76,6 +83,7 @@ class Follower:
 
     def start(self) -> Follower:
         self.node.start()
+        self.node.reset(self.rpc_url, self.head)
         if self.prepare is not None:
             self.prepare(self.node)
         self._base = self.node.snapshot()
@@ -83,6 +91,8 @@ class Follower:
 
     def stop(self) -> None:
         self.node.stop()
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
 
     def __enter__(self) -> Follower:
         return self.start()
@@ -144,9 +154,8 @@ class Follower:
         after a failure in a new process."""
         if self.broken is not None:  # a fresh process: the old one may hang on the dead fork
             self.node.stop()
-            self.node = Anvil(dataclasses.replace(self._config, fork_block_number=number)).start()
-        else:
-            self.node.reset(self.rpc_url, number)
+            self.node = Anvil(self._config).start()
+        self.node.reset(self.rpc_url, number)
         if self.prepare is not None:
             self.prepare(self.node)
         self.head = number

@@ -29,12 +29,14 @@ from workbench.chain.anvil_control import AnvilControl
 from workbench.chain.tools import foundry_binary
 from workbench.errors import AnvilError, ConfigError, RpcTransportError
 from workbench.rpc import RetryPolicy, RpcClient
+from workbench.rpc.redact import redact_url
 
 Mining = Literal["auto", "interval", "none"]
 
 _LISTENING = re.compile(rb"Listening on 127\.0\.0\.1:(\d+)")
 _RUNNING: weakref.WeakSet[Anvil] = weakref.WeakSet()
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -277,6 +279,8 @@ class Anvil(AnvilControl):
         if self.log_path is None or not self.log_path.exists():
             return ""
         text = self.log_path.read_bytes()[-16384:].decode(errors="replace")
+        # a fork's URL may carry a key: shown redacted wherever the tail goes (errors, store)
+        text = _URL.sub(lambda m: redact_url(m.group(0)), text)
         return "\n".join(text.splitlines()[-lines:])
 
     def check_alive(self) -> None:
