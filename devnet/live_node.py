@@ -38,10 +38,9 @@ from devnet.builder import (
     trial,
 )
 from devnet.config import DevnetError
+from devnet.disruptions import Disruptions
 from devnet.rebuild import load_info
 from devnet.relay_server import CallRequest, RelayServer
-from devnet.reorg import remine
-from devnet.setup import read_genesis, write_genesis
 from workbench.chain.anvil import Anvil, AnvilConfig
 from workbench.chain.executor_install import install_executor
 from workbench.chain.flashbots import tx_hash
@@ -56,7 +55,7 @@ from workbench.types import address
 EXECUTORS_FROM = 0xE8EC0800  # searcher i's Executor is installed at 0x…e8ec0801 + i
 
 
-class DevnetNode:
+class DevnetNode(Disruptions):
     """The live devnet; ``with DevnetNode(root) as node:`` or ``start()`` / ``stop()``."""
 
     def __init__(
@@ -263,44 +262,6 @@ class DevnetNode:
                     raise TimeoutError(f"block {number} was not mined within {timeout:g}s")
                 self._mined.wait(min(left, 0.5))
 
-    def restart_node(self, downtime: float, *, wait: bool = True, timeout: float = 60.0) -> None:
-        """Between two slots: dump the state, SIGKILL Anvil, wait ``downtime`` seconds, start
-        it again on the same port from the dump, check the head. Blocks until done if ``wait``."""
-        done = threading.Event()
-        self._restart = (downtime, done)
-        if wait and not done.wait(timeout) and self._error is None:
-            raise TimeoutError(f"the node was not restarted within {timeout:g}s")
-        if self._error is not None:
-            raise self._error
-
-    def reorg(self, depth: int, *, timeout: float = 60.0) -> list[BuiltBlock]:
-        """Before the next block: its last ``depth`` blocks orphaned and mined again without
-        bundles (``devnet.reorg``); the next block builds on them. Blocks until done; returns
-        the new blocks."""
-        if depth < 1:
-            raise ValueError(f"a reorg is at least 1 block deep, got {depth}")
-        done = threading.Event()
-        self._reorg = (depth, done)
-        if not done.wait(timeout) and self._error is None:
-            raise TimeoutError(f"the reorg was not done within {timeout:g}s")
-        if self._error is not None:
-            raise self._error
-        with self._mined:
-            return self.built[-depth:]
-
-    def _reorg_now(self, depth: int) -> None:
-        assert self._node is not None
-        with self._mined:
-            if depth > len(self.built):
-                raise DevnetError(f"a reorg of {depth} blocks: only {len(self.built)} were mined")
-            orphaned = self.built[-depth:]
-        new = remine(self._node, orphaned, self._recorded_hashes)
-        with self._mined:
-            self.built[-depth:] = new
-        pending, self._pending = self._pending, {}
-        for h, raw in pending.items():  # the pool was emptied
-            self._send_recorded(h, raw)
-
     # ---- the driver ----------------------------------------------------------------------
 
     def _drive(self) -> None:
@@ -413,26 +374,6 @@ class DevnetNode:
             carried=len(self._pending),
             skipped=skipped,
         )
-
-    def _restart_now(self, downtime: float) -> None:
-        node = self._node
-        assert node is not None and node.proc is not None and self._tmp is not None
-        head = node.rpc.call("eth_getBlockByNumber", ["latest", False])["hash"]
-        dump = self._tmp / "restart.json.gz"
-        write_genesis(node.dump_state(), dump)
-        state = self._tmp / "restart.json"
-        state.write_bytes(read_genesis(dump))
-        node.proc.kill()  # hard, as a crash would
-        node.proc.wait()
-        node.stop()
-        if self._stop.wait(downtime):
-            return
-        config = dataclasses.replace(node.config, load_state=state, port=self._rpc_port)
-        self._node = Anvil(config).start()
-        self._check_head(head)
-        pending, self._pending = self._pending, {}
-        for h, raw in pending.items():  # the pool did not survive
-            self._send_recorded(h, raw)
 
     # ---- eth_callBundle on the fork ------------------------------------------------------
 

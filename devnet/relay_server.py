@@ -75,6 +75,8 @@ class RelayServer:
         self._thread: threading.Thread | None = None
         self.received: list[RelayBundle] = []
         """Every bundle accepted, in order of arrival (also those later replaced or cancelled)."""
+        self.cancelled: list[str] = []
+        """The replacement UUIDs of every ``eth_cancelBundle``, in order of arrival."""
 
     @property
     def url(self) -> str:
@@ -159,6 +161,7 @@ class RelayServer:
                 self._pool = [
                     b for b in self._pool if not (b.signer == signer and b.replacement_uuid == uuid)
                 ]
+                self.cancelled.append(uuid)
             return None
         if method == "eth_callBundle":
             return self._call_bundle(p)

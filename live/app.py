@@ -21,6 +21,7 @@ from live.metrics import LiveMetrics
 from live.nonces import NonceManager, chain_nonce
 from live.relays import FanOut, relay_from
 from live.risk import RiskLimits, RiskManager
+from live.risk_state import risk_state_path
 from live.settings import LiveSettings
 from live.signer import check_distinct, load_or_create_identity, load_signer
 from live.submit import BundleSender
@@ -52,7 +53,7 @@ def build_engine(settings: LiveSettings, *, params: Any = None) -> LiveEngine:
         {"base_token": market.weth, **settings.risk, "capital_cap": settings.capital_cap}
     )
     risk = RiskManager(limits)
-    searcher = sender = None
+    searcher = sender = risk_state = None
     if settings.mode == "live":
         assert settings.keystore is not None and settings.executor is not None
         signer = load_signer(settings.keystore)
@@ -63,6 +64,7 @@ def build_engine(settings: LiveSettings, *, params: Any = None) -> LiveEngine:
         rpc = RpcClient(settings.rpc)
         chain_id = int(rpc.call("eth_chainId"), 16)
         nonces = NonceManager(settings.state_dir, chain_id, signer.address)
+        risk_state = risk_state_path(settings.state_dir, chain_id, signer.address)
         nonces.sync(chain_nonce(rpc, signer.address, "latest"))
         relays = [relay_from(r, identity) for r in settings.relays]
         executor = address(settings.executor)
@@ -85,6 +87,7 @@ def build_engine(settings: LiveSettings, *, params: Any = None) -> LiveEngine:
         inclusion=inclusion,
         block_time=settings.block_time,
         confirmations=settings.confirmations,
+        risk_state=risk_state,
         db_url=settings.db_url,
         metrics=LiveMetrics(),
     )

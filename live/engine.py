@@ -2,10 +2,11 @@
 The node's blocks and pending transactions come in through the watcher; the same strategy
 object's intents go to the executor (``live.executors``: shadow records, relay sends).
 
-For each new block N (fetched by number, so none is missed): the follower mines it, the slot
-built for N is closed against it exactly as a backtest closes a recorded block (competition,
-revert risk, whether the trade still worked after N; our bundles for N reconciled), stored as
-a backtest stores a block, and the slot for N+1 opens: ``on_block`` at once, then
+For each new block N (fetched by number, so none is missed; ``live.block_path``): the follower
+mines it, the slot built for N is closed against it exactly as a backtest closes a recorded
+block (competition, revert risk, whether the trade still worked after N; our bundles for N
+reconciled), stored as a backtest stores a block, and the slot for N+1 opens: ``on_block`` at
+once, then
 ``on_pending`` for each pending transaction that moves a known pool, with the pools right
 after it on the follower's pending chain. Over the same blocks, with the pending transactions
 in block order, a shadow run and a backtest make the same decisions.
@@ -14,45 +15,45 @@ in block order, a shadow run and a backtest make the same decisions.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from live.block_path import BlockPath
 from live.executors import LiveContext, Publish, RelayExecutor, ShadowExecutor, Tally
-from live.follower import FOLLOWER_FAULTS, Follower
+from live.follower import Follower
 from live.metrics import LiveMetrics
 from live.pending_chain import PendingChain
-from live.reorg import DEFAULT_CONFIRMATIONS, ChainJournal, fork_point, unsettle_after
+from live.reorg import DEFAULT_CONFIRMATIONS, ChainJournal
 from live.risk import RiskManager
-from live.run_record import end_run, live_run_spec, reorg_note, start_run
+from live.run_record import end_run, live_run_spec, start_run
+from live.safekeeping import Safekeeping
 from live.store_writer import StoreWriter
 from live.submit import BundleSender
-from live.watch import ChainWatcher, HeadSeen, PendingSeen
+from live.watch import ChainWatcher, HeadSeen
 from workbench.chain.anvil_control import AnvilControl
-from workbench.chain.eip1559 import next_base_fee
 from workbench.chain.market_spec import DeployedMarket
-from workbench.engine.bootstrap import execution_config, moved_by, watched_pools
+from workbench.engine.bootstrap import execution_config, watched_pools
 from workbench.engine.loop import BlockLoop, BlockResult, OpenSlot
 from workbench.engine.searcher import EXECUTOR_ADDRESS, Searcher, install_searcher
-from workbench.errors import AnvilError, DatasetError
+from workbench.errors import AnvilError
 from workbench.execution.bundle import ExecutionConfig
 from workbench.execution.simulate import AnvilSimulator
 from workbench.market.graph import CycleIndex, find_cycles
 from workbench.market.market_state import MarketState
 from workbench.market.pool import Pool
-from workbench.rpc import RpcClient, RpcError, RpcTransportError
-from workbench.sources.block_fetch import BlockFetcher, ChainChanged
+from workbench.rpc import RpcClient
+from workbench.sources.block_fetch import BlockFetcher
 from workbench.sources.block_view import BlockData, blocks_of
 from workbench.store import RunInfo
 from workbench.strategy.api import Strategy
-from workbench.strategy.context import BlockEnv
 from workbench.strategy.models import WinModel
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,11 @@ log = logging.getLogger(__name__)
 Mode = Literal["shadow", "live"]
 SWITCH_INTERVAL_S = 0.0005
 """How long another thread may keep the interpreter lock from the runner's loop."""
-MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError, DatasetError)
-"""What reading a node's block that is not one raises (a field missing or of another kind)."""
+KILL_SWITCH_S = 0.2
+"""How often the kill-switch file is looked for, events or not."""
 
 
-class LiveEngine:
+class LiveEngine(BlockPath):
     """Runs ``strategy`` against the node at ``rpc_url`` / ``ws_url`` (see module docstring).
 
     ``searcher`` and ``sender`` are required in live mode; in shadow mode a throwaway searcher
@@ -92,6 +93,7 @@ class LiveEngine:
         publish: Publish | None = None,
         poll_seconds: float = 1.0,
         confirmations: int = DEFAULT_CONFIRMATIONS,
+        risk_state: Path | None = None,
     ) -> None:
         if mode == "live" and (searcher is None or sender is None):
             raise ValueError("live mode needs a searcher (keystore, Executor) and a bundle sender")
@@ -149,6 +151,24 @@ class LiveEngine:
         self._store = StoreWriter(db_url, lambda: self.run_info, self._set_run)
         self._journal = ChainJournal(confirmations)  # processed blocks not yet final
         self._replaying: dict[int, OpenSlot] = {}  # after a reorg: slots to settle again
+        # live mode: the risk state on disk, taken over at start, cancelled on every halt
+        self.safekeeping = (
+            Safekeeping(
+                risk_state,
+                risk=risk,
+                sender=sender,
+                tally=self.tally,
+                weth=market.weth,
+                executor=ctx.executor_address,
+                writer=lambda: self._store.pool,
+            )
+            if sender is not None and mode == "live"
+            else None
+        )
+        if self.safekeeping is not None:
+            ctx.persist = self.safekeeping.persist
+        self.halted: str | None = None  # why the run stopped trading, once it has
+        self._switch_checked = 0.0
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -190,6 +210,8 @@ class LiveEngine:
             inclusion=self.inclusion,
         )
         self.run_info = start_run(self.db_url, spec)
+        if self.safekeeping is not None:
+            self.safekeeping.take_over(self.rpc, head)
         self.head = head
         self.chain_head = head
         self._journal.add(parent, None)
@@ -264,11 +286,17 @@ class LiveEngine:
             self._on_block_cb = on_block
             await self._open_slot(parent, moved=self._moved(parent))
             while not stopper.is_set() and (until_block is None or self.head < until_block):
-                getter = asyncio.ensure_future(watcher.next())
-                await asyncio.wait({getter, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
+                if getter is None:
+                    getter = asyncio.ensure_future(watcher.next())
+                # woken at least every KILL_SWITCH_S: the kill switch needs no event to act
+                await asyncio.wait(
+                    {getter, stop_wait}, return_when=asyncio.FIRST_COMPLETED, timeout=KILL_SWITCH_S
+                )
+                if stopper.is_set() or self._kill_switch():
                     break
-                event = getter.result()
+                if not getter.done():
+                    continue
+                event, getter = getter.result(), None
                 if isinstance(event, HeadSeen):
                     self.chain_head = max(self.chain_head, event.number)
                     if self._journal.differs(event.number, event.hash):
@@ -286,6 +314,12 @@ class LiveEngine:
                 if future is not None:
                     future.cancel()
             try:
+                if self.safekeeping is not None:  # whatever ended the run: nothing stays out
+                    why = self.halted or (f"crashed ({crash})" if crash else "stopped")
+                    try:
+                        await asyncio.to_thread(self.safekeeping.cancel_in_flight, why)
+                    except Exception:  # the run is still stored; the state file keeps them
+                        log.exception("cancelling the bundles in flight failed")
                 await watcher.stop()
                 await asyncio.to_thread(self._finish, crash)
             finally:
@@ -301,6 +335,19 @@ class LiveEngine:
         if self.run_info is not None:
             self.run_info = end_run(self.db_url, self.run_info, crash)
 
+    def _kill_switch(self) -> bool:
+        """Whether the kill-switch file appeared (looked for every ``KILL_SWITCH_S``): the run
+        halts, its bundles in flight are cancelled."""
+        now = time.monotonic()
+        if now - self._switch_checked < KILL_SWITCH_S:
+            return False
+        self._switch_checked = now
+        if not self.risk.kill_switch_on():
+            return False
+        self.halted = f"kill switch {self.risk.limits.kill_switch}"
+        log.warning("%s: the run halts", self.halted)
+        return True
+
     def _reconnected(self) -> None:
         if self.metrics is not None:
             self.metrics.reconnected()
@@ -310,159 +357,6 @@ class LiveEngine:
         self.tally.skipped[what] = self.tally.skipped.get(what, 0) + 1
         if self.metrics is not None:
             self.metrics.skipped(what)
-
-    async def _catch_up(self, until_block: int | None) -> None:
-        """Processes every block after the last one up to the chain head, by number."""
-        while self.head < self.chain_head and (until_block is None or self.head < until_block):
-            number = self.head + 1
-            try:
-                block = await asyncio.to_thread(self._fetch, number)
-            except (RpcError, RpcTransportError, ChainChanged) as exc:
-                log.warning("fetching block %d failed (%s); retrying on the next head", number, exc)
-                return
-            except MALFORMED as exc:  # the node answered something that is not a block
-                self._skipped("malformed_block")
-                log.warning("block %d is malformed (%r); retrying on the next head", number, exc)
-                return
-            if not self._journal.links(block):
-                if not await self._reorg():
-                    return
-                continue
-            try:
-                await self._block(block)
-            except FOLLOWER_FAULTS as exc:
-                log.warning(
-                    "block %d: the follower failed (%s); retrying on the next head", number, exc
-                )
-                return
-            if number < self.chain_head:
-                self.tally.backfilled += 1
-                if self.metrics is not None:
-                    self.metrics.backfilled(1)
-
-    # -- blocks ---------------------------------------------------------------------------
-
-    def _moved(self, block: BlockData) -> frozenset[str]:
-        assert self._state is not None
-        return moved_by(block.logs, self._state.pools)
-
-    async def _block(self, block: BlockData) -> None:
-        """Closes the slot of ``block`` (judged, settled, recorded) and opens the next, whose
-        top-of-block intents it executes."""
-        started = time.perf_counter()
-        assert self.follower is not None and self._state is not None and self.loop is not None
-        ours = self.loop.env is not None and self.loop.env.number == block.number
-        if ours:  # what the public mempool showed us of it
-            block = dataclasses.replace(block, first_seen_ms=self._chain.public_in(block))
-        # Everything that needs the follower first: if it fails, nothing has happened yet
-        # and the block is processed again at the next head (after a re-fork).
-        try:
-            fidelity = self.follower.advance(block)
-            assert self.searcher is not None
-            self._nonce = int(
-                self.follower.node.rpc.call(
-                    "eth_getTransactionCount", [self.searcher.account.address, "latest"]
-                ),
-                16,
-            )
-            result = self.loop.close(block, fidelity)
-        except FOLLOWER_FAULTS:
-            self.follower.broken = self.follower.broken or "failed while mining a block"
-            self._nonce = None
-            raise
-        if ours:
-            self._store.record(result)
-        final = self._journal.add(block, self.loop.last_closed)
-        if final is not None:
-            self.executor.finalise(final.closed.attempts if final.closed else [], final.number)
-        self._state.apply_all(block.logs)
-        self.head = block.number
-        self.head_seen_at = time.monotonic()
-        self.tally.blocks += 1
-        await self._open_slot(block, moved=self._moved(block))
-        if self.metrics is not None:
-            self.metrics.block(block.number, time.perf_counter() - started)
-        if self._on_block_cb is not None:
-            self._on_block_cb(result)
-
-    async def _open_slot(self, parent: BlockData, *, moved: frozenset[str]) -> None:
-        """Opens the slot for the block after ``parent`` and executes its ``on_block`` intents."""
-        assert self._state is not None and self.loop is not None
-        env = BlockEnv(
-            number=parent.number + 1,
-            timestamp=parent.timestamp + self.block_time,
-            base_fee=next_base_fee(parent.base_fee, parent.gas_used, parent.gas_limit),
-            gas_limit=parent.gas_limit,
-            parent_gas_used=parent.gas_used,
-        )
-        pools = self._state.pools
-        self._chain.reset(pools)
-        again = self._replaying.pop(env.number, None)
-        if again is not None:  # decided before a reorg: its bundles are out already
-            self.loop.resume(again)
-            return
-        self.loop.open(env, parent.miner, pools, moved)
-        self.executor.prepare(env.number, self._store.pool)
-        await self.loop.top_of_block(time.perf_counter_ns())
-
-    # -- reorgs --------------------------------------------------------------------------
-
-    async def _reorg(self) -> bool:
-        """Walks back to where the node's chain and the processed one part (see
-        ``live.reorg``); False when the node or the follower failed (tried again later)."""
-        assert self.loop is not None
-        try:
-            fork = await asyncio.to_thread(fork_point, self.rpc, self._journal)
-            parent = await asyncio.to_thread(self._rewind_to, fork)
-        except (RpcError, RpcTransportError, ChainChanged, *FOLLOWER_FAULTS, *MALFORMED) as exc:
-            log.warning("walking back through a reorg failed (%s); again on the next head", exc)
-            return False
-        log.warning(
-            "reorg: blocks %d-%d were orphaned; settled again from block %d on",
-            fork + 1,
-            self.head,
-            fork + 1,
-        )
-        # (slots of an earlier reorg that are still ahead stay)
-        orphaned = unsettle_after(fork, self._journal, self.loop, self.executor, self._replaying)
-        self._store.drop_from(fork + 1, reorg_note(fork, orphaned))
-        self.tally.reorgs += 1
-        self.tally.orphaned_blocks += len(orphaned)
-        if self.metrics is not None:
-            self.metrics.reorg(len(orphaned))
-        self.head = fork
-        await self._open_slot(parent, moved=self._moved(parent))
-        return True
-
-    def _rewind_to(self, fork: int) -> BlockData:
-        """The follower re-forked at ``fork``, the pools and our nonce as of it; its block."""
-        assert self.follower is not None and self.searcher is not None
-        parent = self._fetch(fork)
-        self.follower.recover(fork)
-        rpc = self.follower.node.rpc
-        self._state = MarketState(watched_pools(rpc, self.market), unknown_pools="ignore")
-        count = int(
-            rpc.call("eth_getTransactionCount", [self.searcher.account.address, "latest"]), 16
-        )
-        self._nonce = count
-        if self.sender is not None:
-            self.sender.nonces.rewind(count)  # an orphaned transaction frees its nonce
-        return parent
-
-    # -- pending transactions -------------------------------------------------------------
-
-    async def _pending(self, event: PendingSeen) -> None:
-        loop, follower = self.loop, self.follower
-        env = loop.env if loop is not None else None
-        if loop is None or env is None or follower is None:
-            return
-        try:
-            applied = await self._chain.apply(event, env, follower, self.rpc)
-            if applied is not None:
-                await loop.pending(applied.tx, applied.placement, applied.moved, applied.pools)
-        except Exception:  # one transaction's trouble never stops the runner
-            self._skipped("failed_pending")
-            log.exception("pending %.80r: skipped after an unexpected error", event.tx.get("hash"))
 
     # -- status ---------------------------------------------------------------------------
 

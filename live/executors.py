@@ -51,6 +51,7 @@ class Tally:
     expected_net: int = 0
     reorgs: int = 0
     outside_target: int = 0  # our transactions that landed where no bundle of ours aimed them
+    cancelled: int = 0  # bundles withdrawn from the relays when the run halted
     orphaned_blocks: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # events skipped, by what
 
@@ -66,6 +67,7 @@ class Tally:
             "confirmed_net_wei": self.confirmed_net,
             "reorgs": self.reorgs,
             "landed_outside_target": self.outside_target,
+            "cancelled": self.cancelled,
             "orphaned_blocks": self.orphaned_blocks,
             "expected_net_wei": self.expected_net,
             "skipped": dict(self.skipped),
@@ -85,6 +87,7 @@ class LiveContext:
     follower_failed: Callable[[str], None]  # the follower must re-fork before it is used
     metrics: LiveMetrics | None = None
     publish: Publish | None = None
+    persist: Callable[[], None] | None = None  # the risk state, after each bundle sent
 
 
 class ShadowExecutor:
@@ -277,6 +280,8 @@ class RelayExecutor(ShadowExecutor):
         )
         latency_ms = (sent.started_ns - attempt.placement.arrived_ns) / 1e6  # to the hand-off
         attempt.ticket = sent
+        if ctx.persist is not None:
+            ctx.persist()
         ctx.tally.submitted += 1
         ctx.tally.expected_net += net
         attempt.action = dataclasses.replace(
@@ -320,6 +325,9 @@ class RelayExecutor(ShadowExecutor):
         ctx = self.ctx
         me = self.sender.account.address.lower()
         aimed = {a.ticket.tx.hash.lower() for a in attempts if a.ticket is not None}
+        earlier = self.sender.in_flight.get(block.number)  # an earlier run's, taken over
+        if earlier is not None:
+            aimed.add(earlier.tx.hash.lower())
         for tx in block.transactions:
             if str(tx["from"]).lower() != me or tx["hash"].lower() in aimed:
                 continue

@@ -13,36 +13,28 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from live.risk_limits import Reason, RiskLimits
 from live.token_safety import TokenSafety
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.strategy.intents import ArbIntent
 
+__all__ = [
+    "DAY_MS",
+    "Decision",
+    "Reason",
+    "Rejection",
+    "Reservation",
+    "RiskError",
+    "RiskLimits",
+    "RiskManager",
+    "UnknownIntentError",
+    "default_gas_limit",
+    "worst_case_loss",
+]
+
 DAY_MS = 86_400_000
-Amount = Annotated[int, Field(strict=True, gt=0)]
-
-
-class Reason(StrEnum):
-    """Why an intent was rejected, in the order the rules are checked."""
-
-    KILL_SWITCH = "kill_switch"
-    CIRCUIT_OPEN = "circuit_open"
-    DAILY_LOSS_LIMIT = "daily_loss_limit"
-    STALE_TARGET_BLOCK = "stale_target_block"
-    DUPLICATE = "duplicate"
-    WRONG_BASE_TOKEN = "wrong_base_token"
-    DENIED = "denied"
-    POOL_NOT_ALLOWED = "pool_not_allowed"
-    TOKEN_NOT_ALLOWED = "token_not_allowed"
-    PER_TRADE_CAP = "per_trade_cap"
-    CAPITAL_CAP = "capital_cap"
-    UNSAFE_TOKEN = "unsafe_token"
-    TOKEN_CHECK_FAILED = "token_check_failed"
 
 
 class RiskError(WorkbenchError, ValueError):
@@ -59,65 +51,6 @@ class UnknownIntentError(RiskError, LookupError):
         super().__init__(
             f"no approved intent {key!r}{at} is in flight; settle each approval exactly once"
         )
-
-
-class RiskLimits(BaseModel):
-    """The limits, frozen. Unset optional limits do not apply; addresses are kept lowercase.
-
-    ``pool_allowlist`` / ``token_allowlist``: when set, every pool / every token other than
-    the base of a cycle must be listed. ``denylist`` holds pools or tokens and beats both.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    capital_cap: Amount
-    per_trade_cap: Amount | None = None
-    daily_loss_limit: Amount | None = None
-    max_consecutive_failures: Annotated[int, Field(strict=True, ge=1)] | None = None
-    cooldown_ms: Annotated[int, Field(strict=True, ge=0)] = 15 * 60_000
-    base_token: str | None = None
-    pool_allowlist: frozenset[str] | None = None
-    token_allowlist: frozenset[str] | None = None
-    denylist: frozenset[str] = frozenset()
-    kill_switch: Path | None = None
-    dedupe_blocks: Annotated[int, Field(strict=True, ge=1)] = 256
-    token_check_ttl_ms: Annotated[int, Field(strict=True, ge=0)] = 3_600_000
-    """How long a token-safety verdict holds (a token's code or owner's settings can change)."""
-
-    @field_validator("base_token")
-    @classmethod
-    def _one_address(cls, value: str | None) -> str | None:
-        return None if value is None else _address(value)
-
-    @field_validator("pool_allowlist", "token_allowlist", "denylist")
-    @classmethod
-    def _addresses(cls, value: frozenset[str] | None) -> frozenset[str] | None:
-        return None if value is None else frozenset(_address(a) for a in value)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> RiskLimits:
-        """Limits from a config file's table; a ``ConfigError`` names each bad field."""
-        try:
-            return cls(**dict(data))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'limits'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigError(
-                f"bad risk limits: {problems} (fields: {', '.join(cls.model_fields)}; "
-                "amounts are integers in wei of the base token, times in milliseconds)"
-            ) from None
-
-
-def _address(value: str) -> str:
-    text = value.lower()
-    if len(text) != 42 or not text.startswith("0x") or not _is_hex(text[2:]):
-        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
-    return text
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +343,41 @@ class RiskManager:
         if limit is not None and self.consecutive_failures >= limit:
             self.circuit_open_until_ms = now_ms + self.limits.cooldown_ms
             self.consecutive_failures = 0
+
+    def export_state(self) -> dict[str, Any]:
+        """What must survive a restart (``live.risk_state``): the reservations in flight, the
+        realised losses by UTC day, the run of failures and the breaker."""
+        with self._lock:
+            return {
+                "in_flight": [
+                    [r.key, r.target_block, str(r.amount_in), str(r.worst_loss), r.approved_ms]
+                    for r in self._in_flight.values()
+                ],
+                "losses": {str(day): str(lost) for day, lost in self._losses.items()},
+                "consecutive_failures": self.consecutive_failures,
+                "circuit_open_until_ms": self.circuit_open_until_ms,
+            }
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        """Takes over ``export_state``'s result of an earlier run (its losses count today too,
+        its reservations stay in flight until settled). ``KeyError`` / ``ValueError`` /
+        ``TypeError`` when it is not one."""
+        reservations = [
+            Reservation(str(k), int(b), int(a), int(w), int(t))
+            for k, b, a, w, t in state["in_flight"]
+        ]
+        losses = {int(day): int(lost) for day, lost in dict(state["losses"]).items()}
+        failures = int(state["consecutive_failures"])
+        until = state["circuit_open_until_ms"]
+        with self._lock:
+            for r in reservations:
+                self._in_flight[(r.key, r.target_block)] = r
+                self._seen.setdefault(r.target_block, set()).add(r.key)
+            for day, lost in losses.items():
+                self._losses[day] = max(self._losses.get(day, 0), lost)
+            self.consecutive_failures = max(self.consecutive_failures, failures)
+            if until is not None:
+                self.circuit_open_until_ms = max(self.circuit_open_until_ms or 0, int(until))
 
     def drain_rejections(self) -> list[Rejection]:
         """The rejections recorded since the last drain (for the caller to persist)."""

@@ -12,7 +12,7 @@ keystore = "keys/searcher.json" # live: the funds key (password: WORKBENCH_KEYST
 identity = "keys/identity.json" # live: the relay-signing identity (created if missing;
                                 #   password: WORKBENCH_IDENTITY_PASSWORD)
 executor = "0x..."              # live: our Executor contract, owned by the keystore's account
-state_dir = ".workbench-live"   # nonces
+state_dir = ".workbench-live"   # nonces and the risk state (losses, bundles in flight)
 status_port = 9464              # /health /status /metrics /events (0: any free port)
 confirmations = 12              # blocks on top before PnL and losses are final (reorg depth)
 

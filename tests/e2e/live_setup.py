@@ -15,6 +15,7 @@ from live.engine import LiveEngine
 from live.nonces import NonceManager
 from live.relays import FanOut, FlashbotsRelay
 from live.risk import RiskLimits, RiskManager
+from live.risk_state import risk_state_path
 from live.signer import SearcherIdentity
 from live.submit import BundleSender
 from workbench.chain.abi import decode_result, encode_call
@@ -25,10 +26,20 @@ from workbench.strategy.api import create
 
 
 def live_engine(
-    node: DevnetNode, tmp_path: Path, db: str, account: object, ws_url: str
+    node: DevnetNode,
+    tmp_path: Path,
+    db: str,
+    account: object,
+    ws_url: str,
+    *,
+    identity: SearcherIdentity | None = None,
+    kill_switch: Path | None = None,
+    keep_risk_state: bool = False,
 ) -> LiveEngine:
+    """A live engine for ``account`` (its Executor installed by the devnet), its nonces (and
+    with ``keep_risk_state`` its risk state) in ``tmp_path / "state"``."""
     executor = node.executors[account.address]  # type: ignore[attr-defined]
-    identity = SearcherIdentity(Account.create())
+    identity = identity or SearcherIdentity(Account.create())
     relay = FlashbotsRelay(
         node.relay_url,
         identity,
@@ -50,12 +61,21 @@ def live_engine(
         rpc_url=node.rpc_url,
         ws_url=ws_url,
         market=node.market,
-        risk=RiskManager(RiskLimits(capital_cap=20 * 10**18, base_token=node.market.weth)),
+        risk=RiskManager(
+            RiskLimits(
+                capital_cap=20 * 10**18, base_token=node.market.weth, kill_switch=kill_switch
+            )
+        ),
         mode="live",
         searcher=Searcher(account, executor),  # type: ignore[arg-type]
         sender=sender,
         db_url=db,
         poll_seconds=0.3,
+        risk_state=(
+            risk_state_path(tmp_path / "state", node.chain_id, account.address)  # type: ignore[attr-defined]
+            if keep_risk_state
+            else None
+        ),
     )
 
 
@@ -133,3 +153,52 @@ def reconcile(
     )
     assert all(v == 1 for v in accepted.values())
     return {"landed": len(landed), "realised": realised, "submitted": len(submitted)}
+
+
+def child_main() -> None:
+    """A live runner in a process of its own, to be killed (``tests/e2e/test_live_halt.py``):
+    what it runs comes as JSON on stdin (keys included: never in argv)."""
+    import asyncio
+    import json
+    import sys
+
+    from workbench.chain.market_spec import DeployedMarket
+
+    cfg = json.loads(sys.stdin.read())
+    account = Account.from_key(cfg["key"])
+    market = DeployedMarket.load(Path(cfg["market"]))
+    relay = FlashbotsRelay(
+        cfg["relay_url"],
+        SearcherIdentity(Account.from_key(cfg["identity_key"])),
+        name="devnet",
+        timeout=0.5,
+        retry=RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.2),
+    )
+    state = Path(cfg["state_dir"])
+    chain_id = int(cfg["chain_id"])
+    sender = BundleSender(
+        account,
+        execution_config(market, chain_id, cfg["executor"]),
+        NonceManager(state, chain_id, account.address),
+        FanOut([relay]),
+    )
+    engine = LiveEngine(
+        strategy=create("backrun_arb", {}),
+        strategy_name="backrun_arb",
+        config={},
+        rpc_url=cfg["rpc_url"],
+        ws_url=cfg["ws_url"],
+        market=market,
+        risk=RiskManager(RiskLimits(capital_cap=20 * 10**18, base_token=market.weth)),
+        mode="live",
+        searcher=Searcher(account, cfg["executor"]),
+        sender=sender,
+        db_url=cfg["db"],
+        poll_seconds=0.3,
+        risk_state=risk_state_path(state, chain_id, account.address),
+    )
+    asyncio.run(engine.run())
+
+
+if __name__ == "__main__":
+    child_main()

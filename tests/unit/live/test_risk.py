@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -460,3 +461,19 @@ def test_a_token_verdict_expires_and_the_token_is_checked_again() -> None:
     refused = ask(rm, arb(A), 102, NOON + 60_000)
     assert refused.reason == Reason.UNSAFE_TOKEN and "paused" in (refused.detail or "")
     assert safety.calls == [TKA, TKA]
+
+
+def test_the_state_a_restart_takes_over() -> None:
+    rm = manager(daily_loss_limit=10**16, max_consecutive_failures=3)
+    assert ask(rm, arb(A), 100).approved and ask(rm, arb(B), 100).approved
+    rm.settle(B.id, 0, 4 * 10**15, landed=True, target_block=100, now_ms=NOON)
+    saved = orjson.loads(orjson.dumps(rm.export_state()))  # through JSON, as on disk
+    again = manager(daily_loss_limit=10**16, max_consecutive_failures=3)
+    again.import_state(saved)
+    assert again.reserved == rm.reserved == at_risk(arb(A))
+    assert again.losses_on(NOON) == 4 * 10**15 and again.consecutive_failures == 1
+    assert ask(again, arb(A), 100).reason == Reason.DUPLICATE  # in flight already
+    assert again.settle(A.id, 0, 0, landed=False, target_block=100, now_ms=NOON) == 0
+    assert again.reserved == 0
+    with pytest.raises(KeyError):
+        again.import_state({"losses": {}})
