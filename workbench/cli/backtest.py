@@ -99,9 +99,17 @@ def backtest(
         float | None,
         typer.Option("--rpc-rate", help="most compute units per second sent to the node"),
     ] = None,
+    allow_changed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-changed",
+            help="resume a run although its data or code changed since (noted on the run)",
+        ),
+    ] = False,
 ) -> None:
     """Replay blocks with a strategy, record every opportunity, print the summary and the
-    report's path. Rerun the same command to resume an interrupted run. A dataset of a real
+    report's path. Rerun the same command to resume an interrupted run (refused when the
+    blocks' data or the code changed since, unless --allow-changed). A dataset of a real
     chain replays on a fork of an archive node (--fork-url) or of a recorded cassette."""
     from workbench.engine.backtest import BacktestRequest, block_range, run_backtest
     from workbench.engine.params import load_params
@@ -136,6 +144,7 @@ def backtest(
             inclusion=inclusion,
             fork=fork_source(fork_url, record, replay, rpc_rate),
             market=market,
+            allow_changed=allow_changed,
         )
         lo, hi = block_range(req)
         with progress_bar() as progress:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from workbench import __version__
 from workbench.chain.tools import project_root
 from workbench.engine.fidelity import Fidelity
 from workbench.engine.loop import BlockResult
@@ -48,6 +49,7 @@ class BacktestRequest:
     inclusion: InclusionModel | None = None  # for strategies that bid by a fitted model
     fork: ForkSource | None = None  # where a fork-origin dataset's replay reads the chain
     market: Path | None = None  # the market to watch (default: the dataset's market.json)
+    allow_changed: bool = False  # resume a run made from other data or code
 
     def replay(self) -> Replay:
         return Replay(
@@ -72,6 +74,29 @@ def git_sha() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_identity(dataset_digest: str) -> dict[str, str]:
+    """What a run's results come from: its data and the code (its commit, else the version,
+    with ``+changed`` when the working tree differs from the commit)."""
+    return {"dataset": dataset_digest, "code": code_version()}
+
+
+def code_version() -> str:
+    sha = git_sha()
+    if sha is None:
+        return f"workbench {__version__}"
+    try:
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        dirty = ""
+    return sha + ("+changed" if dirty else "")
 
 
 def block_range(req: BacktestRequest) -> tuple[int, int]:
@@ -185,9 +210,10 @@ def run_backtest(req: BacktestRequest, on_block: OnBlock | None = None) -> RunIn
         },
         workers=req.workers,
         git_sha=git_sha(),
+        identity=run_identity(replay.dataset.content_digest(first, last)),
     )
     with open_store(req.db_url) as store:
-        run = store.start_or_resume_run(spec)
+        run = store.start_or_resume_run(spec, allow_changed=req.allow_changed)
     chunks = _split(first, last, req.workers)
     if len(chunks) == 1:
         _run_chunk(req, run.id, first, last, on_block)

@@ -187,6 +187,18 @@ class Dataset:
         r = self.manifest.get("block_range")
         return (int(r[0]), int(r[1])) if r else None
 
+    def content_digest(self, first: int, last: int) -> str:
+        """sha256 over the checksums of every file a replay of blocks ``first..last`` reads
+        (those of the range's blocks, and those not split by block): a run's identity, which
+        changes when that data does, not when blocks outside the range are added."""
+        h = hashlib.sha256()
+        for table in sorted(self.manifest["tables"]):
+            for part in self.parts(table):
+                lo, hi = part.first_block, part.last_block
+                if lo is None or hi is None or (lo <= last and first <= hi):
+                    h.update(f"{table}:{part.sha256}\n".encode())
+        return h.hexdigest()
+
     def parts(self, table: str) -> list[Part]:
         return [Part(table=table, **f) for f in self.manifest["tables"][table]["files"]]
 

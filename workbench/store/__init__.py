@@ -18,6 +18,7 @@ from workbench.store.db import URL_ENV, database_url
 from workbench.store.errors import (
     BlockAlreadyRecordedError,
     InvalidRecordError,
+    RunChangedError,
     RunNotFoundError,
     StoreError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "OutcomeKind",
     "OutcomeRecord",
     "RouteHop",
+    "RunChangedError",
     "RunInfo",
     "RunNotFoundError",
     "RunSpec",

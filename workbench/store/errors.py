@@ -21,6 +21,20 @@ class RunNotFoundError(StoreError, LookupError):
         super().__init__(f"no run {run_id} in this database; list them with Store.runs()")
 
 
+class RunChangedError(StoreError, ValueError):
+    """A resume whose data or code differ from the run's (see ``RunSpec.identity``)."""
+
+    def __init__(self, run_id: int, changes: dict[str, tuple[str, str]]) -> None:
+        self.run_id = run_id
+        self.changes = changes
+        what = "; ".join(f"{k}: {a[:16]} then, {b[:16]} now" for k, (a, b) in changes.items())
+        super().__init__(
+            f"run {run_id} was computed from other inputs ({what}): resuming it would mix "
+            "results of both. Pass --allow-changed to resume it anyway (noted on the run), or "
+            "use another --db or block range for a new run"
+        )
+
+
 class BlockAlreadyRecordedError(StoreError, ValueError):
     """The block was already committed for this run; resume from ``Store.next_block``."""
 

@@ -96,6 +96,9 @@ class RunSpec:
     workers: int = 1
     git_sha: str | None = None
     notes: Mapping[str, Any] = field(default_factory=dict)
+    identity: Mapping[str, str] = field(default_factory=dict)
+    """What the run's results were computed from (the data's digest, the code's version): not
+    hashed, but a resume on another identity is refused unless allowed."""
 
     def __post_init__(self) -> None:
         _check_ints(self, "dataset_chain_id", "first_block", "last_block", "workers")
@@ -105,7 +108,7 @@ class RunSpec:
             )
         if self.workers < 1:
             raise InvalidRecordError(f"workers must be at least 1, got {self.workers}")
-        canonical_json([self.config, self.engine, self.notes])
+        canonical_json([self.config, self.engine, self.notes, self.identity])
 
     @property
     def config_hash(self) -> str:

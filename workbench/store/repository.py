@@ -21,6 +21,7 @@ from workbench.store import db
 from workbench.store.errors import (
     BlockAlreadyRecordedError,
     InvalidRecordError,
+    RunChangedError,
     RunNotFoundError,
     StoreError,
 )
@@ -77,15 +78,17 @@ class Store:
     ) -> None:
         self.close()
 
-    def start_or_resume_run(self, spec: RunSpec) -> RunInfo:
+    def start_or_resume_run(self, spec: RunSpec, *, allow_changed: bool = False) -> RunInfo:
         """The run of ``spec.config_hash`` if one exists (a failed one is set running again),
-        else a new running run. A different ``git_sha`` on resume is noted on the run."""
+        else a new running run. A different ``git_sha`` on resume is noted on the run. A run
+        made from another ``spec.identity`` (data digest, code version) is not resumed:
+        ``RunChangedError``, unless ``allow_changed`` (then the change is noted on it)."""
         try:
-            return self._start_or_resume(spec)
+            return self._start_or_resume(spec, allow_changed)
         except IntegrityError:  # another process created it between our select and insert
-            return self._start_or_resume(spec)
+            return self._start_or_resume(spec, allow_changed)
 
-    def _start_or_resume(self, spec: RunSpec) -> RunInfo:
+    def _start_or_resume(self, spec: RunSpec, allow_changed: bool) -> RunInfo:
         with self._writer.begin() as session:
             run = session.scalar(select(RunTable).where(RunTable.config_hash == spec.config_hash))
             if run is None:
@@ -93,6 +96,19 @@ class Store:
                 session.add(run)
                 session.flush()
                 return _info(run)
+            then = dict(run.notes.get("identity", {}))
+            changes = {
+                k: (then[k], v) for k, v in spec.identity.items() if k in then and then[k] != v
+            }
+            if changes and not allow_changed:
+                raise RunChangedError(run.id, changes)
+            if changes:
+                changed = run.notes.get("resumed_changed", [])
+                run.notes = {
+                    **run.notes,
+                    "identity": {**then, **spec.identity},
+                    "resumed_changed": [*changed, {k: list(v) for k, v in changes.items()}],
+                }
             if run.status == RunStatus.FAILED:
                 run.status, run.finished_at = RunStatus.RUNNING, None
             shas = run.notes.get("resumed_at_git_sha", [])
@@ -216,7 +232,7 @@ def _new_run(spec: RunSpec) -> RunTable:
         first_block=spec.first_block,
         last_block=spec.last_block,
         workers=spec.workers,
-        notes=dict(spec.notes),
+        notes={**spec.notes, **({"identity": dict(spec.identity)} if spec.identity else {})},
     )
 
 

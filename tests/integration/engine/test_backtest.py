@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +20,15 @@ from devnet.config import DevnetConfig
 from devnet.generator import generate
 from workbench.cli import app
 from workbench.engine.backtest import BacktestRequest, run_backtest
+from workbench.sources.dataset import Dataset
 from workbench.store import (
+    RunChangedError,
     StoreError,
     block_rows,
     open_store,
     opportunity_rows,
     outcome_rows,
+    run_rows,
     simulation_rows,
 )
 
@@ -138,3 +142,47 @@ def test_cli_errors_are_clean(devnet: Path, tmp_path: Path) -> None:
         ), result.output
     missing = runner.invoke(app, ["report", "42", "--db", db], terminal_width=300)
     assert missing.exit_code == 2 and "no run 42" in missing.output
+
+
+def test_a_resume_on_changed_data_or_code_is_refused_unless_allowed(
+    devnet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same command on a dataset regenerated at the same path (another seed), or on other
+    code, would mix two computations in one run: refused, unless --allow-changed."""
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    regenerated = tmp_path / "short"
+    generate(regenerated, DevnetConfig(blocks=30))
+    req = BacktestRequest(
+        dataset=regenerated, strategy="backrun_arb", config={}, db_url=db, first=570, last=573
+    )
+    first = run_backtest(req)
+    shutil.rmtree(regenerated)
+    generate(regenerated, DevnetConfig(blocks=30, seed=7))  # same path, other blocks
+    with pytest.raises(RunChangedError, match=r"dataset: .* --allow-changed"):
+        run_backtest(req)
+    again = run_backtest(BacktestRequest(**{**req.__dict__, "allow_changed": True}))
+    assert again.id == first.id and again.resumed
+    monkeypatch.setattr("workbench.engine.backtest.code_version", lambda: "other code")
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--dataset",
+            str(regenerated),
+            "--strategy",
+            "backrun_arb",
+            "--blocks",
+            "570-573",
+            "--db",
+            db,
+        ],
+    )
+    assert (
+        result.exit_code != 0 and "code: " in result.output and "--allow-changed" in result.output
+    )
+    with open_store(db) as store:
+        (row,) = run_rows(store)
+    assert row["notes"]["resumed_changed"][0].keys() == {"dataset"}
+    assert row["notes"]["identity"]["dataset"] == (
+        Dataset.open(regenerated).content_digest(570, 573)
+    )

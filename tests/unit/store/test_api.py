@@ -8,6 +8,7 @@ EXPORTED = {
     "URL_ENV",
     "ActionKind",
     "BlockAlreadyRecordedError",
+    "RunChangedError",
     "BlockRecord",
     "InvalidRecordError",
     "LiveActionRecord",
